@@ -1,0 +1,179 @@
+"""Answer: ranked passages → an extractive, dated, cited answer. No LLM: every word quoted is the article's.
+
+In news the newest report decides. The answer therefore leads with the newest
+dated evidence ("As of 23 Feb 2022, …"), flags it as the latest update when it
+reverses earlier reports (called off, postponed, denied…), and gives older and
+undated reports after it as context, each with its date. Undated reports never
+lead as if they were new unless nothing dated bears on the question.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .config import Config
+from .dates import format_date
+from .embedding import load_embedder
+from .records import Answer, Citation, Passage, TimelineEntry
+from .retrieval import STATUS_QUESTION, prepare_question, rank_sentences, renumber, retrieve
+from .store import Index
+
+__all__ = ["answer", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
+
+DECLINE = "Not found in these articles."
+
+#: Language that signals a report reverses an earlier one: what was planned is off.
+REVERSAL = re.compile(
+    r"\b(call(?:s|ed|ing)? off|cancel(?:s|ed|led|ling|lation)?|postpon(?:e|es|ed|ing|ement)|delay(?:s|ed)?|"
+    r"den(?:y|ies|ied)|withdr(?:ew|awn|aws|awal)|scrap(?:s|ped)|suspend(?:s|ed)|revers(?:e|es|ed)|"
+    r"halt(?:s|ed)|abandon(?:s|ed)|no longer|ruled out|not in the plans|put on hold|"
+    r"back(?:s|ed)? out|pull(?:s|ed)? out|walk(?:s|ed)? back)\b",
+    re.IGNORECASE,
+)
+#: Language that settles an open question the other way: it is on.
+CONFIRMATION = re.compile(r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed)|resched\w*|went ahead|took place)\b", re.I)
+
+
+def _changes_status(sentence: str) -> bool:
+    return bool(REVERSAL.search(sentence) or CONFIRMATION.search(sentence))
+
+
+_SENTENCE_MARGIN = 0.1  # a superseding sentence may lead if it scores within this of the best one
+
+
+def answer(
+    question: str,
+    history: Sequence[Any] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    *,
+    k: int | None = None,
+    index: Index | Path | str | None = None,
+    config: Config | None = None,
+) -> Answer:
+    """Answer `question` from the index, newest evidence first; declines when nothing is relevant.
+
+    `history` is the chat so far (role/content messages or plain strings); a short
+    follow-up such as "and why?" is searched together with the previous question.
+    """
+    config = config or Config.from_env()
+    text, notes = prepare_question(question, config)
+    searched = _with_context(text, history)
+    passages = retrieve(searched, k or config.k, index, since=since, until=until, config=config)
+    relevant = [p for p in passages if p.similarity >= config.min_score]
+    if not relevant:
+        nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
+        return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
+
+    by_article: dict[str, Passage] = {}
+    for passage in relevant:  # the best passage of each article speaks for it
+        by_article.setdefault(passage.article.id, passage)
+    dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date, reverse=True)
+    undated = [p for p in by_article.values() if not p.article.date]
+    ordered = dated + undated
+    lead, lead_quotes = _lead_sentence(searched, ordered[0], config)
+    cited = renumber([lead] + ordered[1:])
+    cited_chunks = {p.chunk for p in cited}
+    all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
+
+    lines = [_lead_line(cited[0], lead_quotes, has_context=len(cited) > 1)]
+    if len(cited) > 1:
+        lines.append("")
+        lines.append("**Earlier and undated reports:**" if cited[0].article.date else "**Other reports:**")
+        lines += [f"- {_dated_label(p)}: {_quote(p)} [{p.citation.number}]" for p in cited[1:]]
+    as_of = cited[0].article.date
+    timeline = tuple(
+        TimelineEntry(p.article.date, p.citation.number, p.article.label, p.article.source,
+                      n == 0 and len(cited) > 1 and bool(p.article.date) and bool(_changes_status(p.citation.quote)))
+        for n, p in enumerate(cited)
+    )
+    return Answer(question, "\n".join(lines), True, tuple(all_passages), as_of, timeline, tuple(notes))
+
+
+def _with_context(question: str, history: Sequence[Any] | None) -> str:
+    """A follow-up of a few words is searched with the user's previous question."""
+    if not history or len(re.findall(r"\w{3,}", question)) > 4:
+        return question
+    for message in reversed(history):
+        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            return f"{message['content']} {question}"
+        if isinstance(message, str):
+            return f"{message} {question}"
+    return question
+
+
+def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Passage, list[str]]:
+    """The lead passage, citing the sentence that changes the story, and the sentences to quote.
+
+    For a status question ("did the summit happen?") the report's status-change sentences are
+    the answer, however few of the question's words they share: up to two, in article order.
+    Otherwise the best sentence leads, or a status-change one that scores nearly as well.
+    """
+    text = passage.article.text
+    spans = [(s.start, s.end) for s in passage.chunk.sentences]
+    query = load_embedder(config.model).encode([question])[0]
+    scores = rank_sentences(question, query, [text[s:e] for s, e in spans], config)
+    best = max(scores)
+    # A reversal outranks a confirmation: "called off" is newer news than "agreed in principle".
+    changes = [j for j, (s, e) in enumerate(spans) if REVERSAL.search(text[s:e])] or [
+        j for j, (s, e) in enumerate(spans) if CONFIRMATION.search(text[s:e])
+    ]
+    if STATUS_QUESTION.search(question) and changes:
+        chosen = sorted(sorted(changes, key=lambda j: -scores[j])[:2])
+    else:
+        near = [j for j in changes if scores[j] >= best - _SENTENCE_MARGIN]
+        chosen = [max(near, key=lambda j: scores[j]) if near else scores.index(best)]
+    start, end = spans[chosen[0]]
+    citation: Citation = dataclasses.replace(passage.citation, quote=text[start:end], start=start, end=end)
+    return dataclasses.replace(passage, citation=citation), [text[s:e] for s, e in (spans[j] for j in chosen)]
+
+
+def _lead_line(passage: Passage, quotes: list[str], *, has_context: bool) -> str:
+    number = passage.citation.number
+    quote = " ".join(f"“{markdown_escape(q)}” [{number}]" for q in quotes)
+    date = passage.article.date
+    if date is None:
+        return f"Undated report ({_source(passage)}): {quote}"
+    if has_context and any(_changes_status(q) for q in quotes):
+        return f"**Latest update, as of {format_date(date)}** ({_source(passage)}): {quote}"
+    return f"**As of {format_date(date)}** ({_source(passage)}): {quote}"
+
+
+def _dated_label(passage: Passage) -> str:
+    date = passage.article.date
+    return f"{format_date(date)}, {_source(passage)}" if date else f"Undated, {_source(passage)}"
+
+
+def _source(passage: Passage) -> str:
+    return markdown_escape(passage.article.source or passage.article.label)
+
+
+def _quote(passage: Passage) -> str:
+    return f"“{markdown_escape(passage.citation.quote)}”"
+
+
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
+
+
+def markdown_escape(text: str) -> str:
+    """Article text is untrusted: shown literally, never as links, HTML or formatting."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text)).strip()
+
+
+def sources_markdown(result: Answer) -> str:
+    """The numbered source list shown under an answer: title, source, date, link and the quoted sentence."""
+    lines = []
+    for p in result.passages:
+        c = p.citation
+        title = markdown_escape(c.title)
+        head = f"[{title}]({quote(c.url, safe=_URL_SAFE)})" if c.url else title
+        meta = ", ".join(x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x)
+        lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
+    return "\n".join(lines)

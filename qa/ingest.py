@@ -1,0 +1,317 @@
+"""Ingest: a folder of news files → clean `Article`s with the metadata they state.
+
+Metadata comes from front matter or record fields first, then from the text
+itself (a `# Title` heading, a date line near the top, an "Original url:" line),
+and otherwise stays `None`: an invented date would make the newest-report-wins
+logic lie. A bad file never stops a build: it becomes an `IngestWarning`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import frontmatter
+from charset_normalizer import from_bytes
+
+from .dates import is_date_line, parse_date
+from .records import Article, IngestWarning
+
+__all__ = ["load_articles", "read_article_file", "parse_markdown", "parse_html", "parse_records", "IngestError"]
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+RECORD_SUFFIXES = {".json", ".jsonl"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
+
+
+class IngestError(ValueError):
+    """A file that cannot become an article; the message says why in a few words."""
+
+
+def load_articles(folder: Path, *, max_bytes: int = 10_000_000) -> tuple[list[Article], list[IngestWarning]]:
+    """Every readable article under `folder` (recursively), plus a warning per file that was not."""
+    folder = Path(folder)
+    if folder.is_file():
+        paths, root = [folder], folder.parent
+    elif folder.is_dir():
+        paths, root = sorted(p for p in folder.rglob("*") if p.is_file()), folder
+    else:
+        raise FileNotFoundError(f"articles folder not found: {folder}")
+    articles: list[Article] = []
+    warnings: list[IngestWarning] = []
+    for path in paths:
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in Path(rel).parts):
+            continue  # hidden files and folders (.DS_Store, .git) are not articles
+        if path.suffix.lower() not in SUPPORTED:
+            warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'}, skipped"))
+            continue
+        try:
+            found, notes = read_article_file(path, rel, max_bytes=max_bytes)
+        except IngestError as error:
+            warnings.append(IngestWarning(rel, f"{error}, skipped"))
+            continue
+        articles.extend(found)
+        warnings.extend(IngestWarning(rel, note) for note in notes)
+    return articles, warnings
+
+
+def read_article_file(path: Path, rel: str, *, max_bytes: int) -> tuple[list[Article], list[str]]:
+    """The articles in one file and any notes on how it was read; raises `IngestError` if none."""
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("empty file")
+    if size > max_bytes:
+        raise IngestError(f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit (QA_MAX_ARTICLE_BYTES)")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise IngestError("binary file (NUL bytes), not text")
+    text, notes = _decode(raw)
+    suffix = path.suffix.lower()
+    if suffix in RECORD_SUFFIXES:
+        articles, record_notes = parse_records(text, rel, jsonl=suffix == ".jsonl")
+        notes += record_notes
+    elif suffix in HTML_SUFFIXES:
+        articles = [parse_html(text, rel)]
+    else:
+        articles = [parse_markdown(text, rel)]
+    if not articles:
+        raise IngestError("no article text found")
+    return articles, notes
+
+
+def _decode(raw: bytes) -> tuple[str, list[str]]:
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        best = from_bytes(raw).best()
+        if best is None:
+            raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits")
+        return str(best), [f"not valid UTF-8 (byte {error.start}); read as {best.encoding}"]
+
+
+# --- plain text and Markdown -------------------------------------------------------------------
+
+_TITLE_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_ORIGINAL_URL = re.compile(r"^\s*(?:original\s+url|source\s+url|url|link)\s*:\s*<?(\S*?)>?\s*$", re.IGNORECASE)
+_BARE_URL = re.compile(r"^\s*<?(https?://\S+?)>?\s*$")
+_BYLINE = re.compile(r"^\s*by\s+([A-Z][\w.'\-]+(?:\s+(?:and\s+)?[A-Z][\w.'\-]+){0,5})\s*$")
+_FIELD_ALIASES = {
+    "title": ("title", "headline"),
+    "date": ("date", "published", "published_at", "publication_date", "pubdate", "datetime"),
+    "source": ("source", "publisher", "site", "site_name", "sitename", "outlet"),
+    "url": ("url", "link", "original_url", "canonical_url"),
+    "author": ("author", "authors", "byline"),
+    "body": ("body", "text", "content", "article"),
+}
+
+
+def parse_markdown(text: str, article_id: str) -> Article:
+    """A `.txt` or `.md` article: front matter first, then what the text itself states."""
+    try:
+        post = frontmatter.loads(text)
+        meta, content = dict(post.metadata), post.content
+    except Exception:  # malformed front matter: read the whole file as text rather than lose it
+        meta, content = {}, text
+    lines = content.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    title, date, url, author = _field(meta, "title"), parse_date(_field(meta, "date")), _field(meta, "url"), _field(meta, "author")
+    kept: list[str] = []
+    seen_text = 0  # non-empty lines seen so far: title, date and byline are only read near the top
+    lines_iter = iter(enumerate(lines))
+    for i, line in lines_iter:
+        stripped = line.strip()
+        if not stripped:
+            kept.append("")
+            continue
+        seen_text += 1
+        heading = _TITLE_HEADING.match(stripped)
+        if heading and seen_text <= 3 and title is None:
+            title = _strip_markdown(heading.group(1))
+            continue
+        if seen_text <= 6 and (found := is_date_line(stripped)) is not None:
+            date = date or found
+            continue
+        if seen_text <= 6 and author is None and (by := _BYLINE.match(_strip_markdown(stripped))):
+            author = by.group(1)
+            continue
+        if match := _ORIGINAL_URL.match(stripped):
+            value = match.group(1) or _next_url(lines, i)
+            url = url or value
+            continue
+        if url and _BARE_URL.match(stripped) and _BARE_URL.match(stripped).group(1) == url:
+            continue
+        kept.append(line)
+    body = clean_text("\n".join(kept))
+    if not body:
+        raise IngestError("no text after cleaning")
+    return _article(article_id, body, title, date, _field(meta, "source"), url, author)
+
+
+def _next_url(lines: list[str], i: int) -> str | None:
+    for line in lines[i + 1 : i + 4]:
+        if match := _BARE_URL.match(line):
+            return match.group(1)
+    return None
+
+
+def _field(meta: dict[str, Any], name: str) -> Any:
+    for key in _FIELD_ALIASES[name]:
+        value = meta.get(key)
+        if value not in (None, "", []):
+            if isinstance(value, list):
+                return ", ".join(str(v) for v in value)
+            return value if name == "date" else str(value).strip()
+    return None
+
+
+def _article(article_id: str, body: str, title: Any, date: Any, source: Any, url: Any, author: Any) -> Article:
+    url = str(url).strip() if url else None
+    if url and not re.match(r"^https?://", url):
+        url = None  # only web links are shown as links: a `javascript:` URL in a file is not
+    if not source and url:
+        source = urlparse(url).netloc.removeprefix("www.") or None  # the site that published it
+    return Article(
+        id=article_id,
+        text=body,
+        title=str(title).strip() if title else None,
+        date=parse_date(date),
+        source=str(source).strip() if source else None,
+        url=url,
+        author=str(author).strip() if author else None,
+    )
+
+
+# --- cleaning ------------------------------------------------------------------------------------
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_RELATED = re.compile(r"^\W*(related( articles?| stories| coverage)?|read more|see also|also read|recommended)\s*:", re.I)
+_CREDIT = re.compile(
+    r"(?i)^(photo|image|picture|credit|illustration)s?\b|\b(getty images|flickr|shutterstock|ap photo|afp|reuters/|"
+    r"via getty|wikimedia|unsplash)\b|^\S.{0,60}\s/\s\S.{0,40}$"
+)
+_TERMINAL = ('.', '!', '?', '…', '"', '”', '’', "'", ')', ']', ':', ';')
+
+
+def clean_text(text: str) -> str:
+    """Markdown and layout noise out, paragraphs rejoined, `\\n\\n` between paragraphs."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _clean_line(line)
+        if line is None:
+            continue
+        if not line:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        if current and current[-1].endswith(_TERMINAL) and not line[0].islower():
+            paragraphs.append(" ".join(current))  # a line per paragraph, not a hard wrap
+            current = []
+        current.append(line)
+    if current:
+        paragraphs.append(" ".join(current))
+    joined: list[str] = []
+    for paragraph in paragraphs:  # a sentence broken across a blank line: "changes\n\ncourse."
+        if joined and not joined[-1].endswith(_TERMINAL) and paragraph[0].islower():
+            joined[-1] += " " + paragraph
+        else:
+            joined.append(paragraph)
+    return "\n\n".join(joined).strip()
+
+
+def _clean_line(line: str) -> str | None:
+    """The line's text, "" for a paragraph break, or `None` for a line that is noise."""
+    stripped = line.strip()
+    if not stripped:
+        return ""
+    if _IMAGE.fullmatch(stripped) or _RELATED.match(stripped):
+        return None
+    text = _strip_markdown(stripped)
+    if not text:
+        return None
+    if len(text) <= 100 and not text.endswith((".", "!", "?")) and _CREDIT.search(text):
+        return None  # a photo credit such as "The White House / flickr"
+    return re.sub(r"\s+", " ", text)
+
+
+def _strip_markdown(text: str) -> str:
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = re.sub(r"^#{1,6}\s+", "", text)  # sub-headings keep their words
+    text = re.sub(r"^>\s?", "", text)  # block quotes
+    text = re.sub(r"^\s*[-*+]\s+", "", text)  # list bullets
+    return text.strip()
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def parse_html(html: str, article_id: str) -> Article:
+    """An HTML page: trafilatura finds the main text and the page's own metadata."""
+    import trafilatura  # imported here: it takes a second and only HTML needs it
+
+    document = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
+    if document is None or not (document.text or "").strip():
+        raise IngestError("no main text found in the HTML")
+    body = clean_text(document.text)
+    if not body:
+        raise IngestError("no text after cleaning")
+    return _article(article_id, body, document.title, document.date, document.sitename, document.url, document.author)
+
+
+# --- JSON and JSONL news dumps -------------------------------------------------------------------
+
+
+def parse_records(text: str, file_id: str, *, jsonl: bool) -> tuple[list[Article], list[str]]:
+    """Records with `title, body, published_at, source, url, author`; a bad record is a note, not a failure."""
+    articles: list[Article] = []
+    notes: list[str] = []
+    for number, record in _records(text, jsonl=jsonl, notes=notes):
+        article_id = f"{file_id}#{number}"
+        if not isinstance(record, dict):
+            notes.append(f"record {number} is not an object, skipped")
+            continue
+        body = _field(record, "body")
+        if not body or not clean_text(str(body)):
+            notes.append(f"record {number} has no body, skipped")
+            continue
+        articles.append(
+            _article(
+                article_id,
+                clean_text(str(body)),
+                _field(record, "title"),
+                _field(record, "date"),
+                _field(record, "source"),
+                _field(record, "url"),
+                _field(record, "author"),
+            )
+        )
+    return articles, notes
+
+
+def _records(text: str, *, jsonl: bool, notes: list[str]) -> Iterator[tuple[int, Any]]:
+    if not jsonl:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise IngestError(f"invalid JSON ({error.msg} at line {error.lineno})") from None
+        yield from enumerate(data if isinstance(data, list) else [data], start=1)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            notes.append(f"line {number} is not valid JSON ({error.msg}), skipped")

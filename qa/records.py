@@ -1,0 +1,123 @@
+"""The records that flow one way through the product: Article → Chunk → Passage → Answer.
+
+They are plain frozen dataclasses so that every module can pass them around,
+compare them in tests and serialise them without surprises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Article",
+    "Sentence",
+    "Chunk",
+    "Citation",
+    "Passage",
+    "TimelineEntry",
+    "Answer",
+    "IngestWarning",
+]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned news article. Metadata is `None` when the article does not state it."""
+
+    id: str  #: path relative to the articles folder (`dump.jsonl#12` for a record in a dump)
+    text: str  #: cleaned body; every character span in the product points into this
+    title: str | None = None
+    date: dt.date | None = None  #: publication date; never guessed
+    source: str | None = None
+    url: str | None = None
+    author: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What a reader sees when the article has no title."""
+        return self.title or self.id
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence's span in its article's text, with the date it speaks of when one is resolvable."""
+
+    start: int
+    end: int
+    #: The day a relative or absolute date in the sentence refers to ("on Tuesday" → 2022-02-22),
+    #: resolved against the article's publication date; `None` when there is none or it is ambiguous.
+    refers_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences of one article, sized to fit the embedding model."""
+
+    article_id: str
+    start: int
+    end: int
+    sentences: tuple[Sentence, ...]
+    #: Tokens of the embedded text (prefix + chunk text), special tokens included.
+    token_count: int
+    #: Hash of the embedded text and the model: unchanged text is never re-embedded.
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Everything needed to check a claim against its article: the exact sentence and where it is."""
+
+    number: int
+    article_id: str
+    title: str
+    date: dt.date | None
+    source: str | None
+    url: str | None
+    quote: str  #: exactly `article.text[start:end]`
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its score, its article and the sentence that best supports the question."""
+
+    rank: int
+    text: str
+    score: float  #: the fused relevance used for ranking
+    similarity: float  #: cosine similarity of question and chunk (the abstention signal)
+    article: Article
+    chunk: Chunk
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    date: dt.date | None
+    number: int
+    title: str
+    source: str | None
+    superseding: bool = False  #: the cited sentence reverses or updates earlier reports
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str  #: Markdown with [n] markers
+    answered: bool
+    passages: tuple[Passage, ...]
+    as_of: dt.date | None = None  #: date of the newest dated evidence cited
+    timeline: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  #: e.g. "question shortened"
+
+
+@dataclass(frozen=True)
+class IngestWarning:
+    """A file that was skipped or read with a fallback, and why; shown to the user on one line."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"warning: {self.path}: {self.reason}"

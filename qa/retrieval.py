@@ -1,0 +1,245 @@
+"""Retrieval: a question → ranked `Passage`s, each with the sentence that best supports it.
+
+Ranking, in order:
+1. Relevance. Hybrid by default: BM25 (names, numbers, outlets) fused with dense
+   cosine similarity (paraphrase), each normalised by its best score for the query.
+2. Constraints. Sources and dates named in the question boost matching chunks;
+   explicit `sources=`, `since=`, `until=` filter them.
+3. Time. Among passages nearly as relevant as the best, dated reports lead newest
+   first: in news the newest report decides. Undated ones keep their relevance order.
+4. Spread. At most `max_per_article` passages per article, and near-duplicate
+   (syndicated) passages are dropped, so multi-source questions see several sources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .config import Config, Mode
+from .embedding import load_embedder
+from .query import Constraints, parse_constraints
+from .records import Citation, Passage
+from .store import Index, bm25_tokens, open_index
+
+__all__ = ["retrieve", "load_index", "prepare_question", "rank_sentences", "renumber"]
+
+_POOL = 200  # candidates taken from each side before fusion
+_SOURCE_BOOST = 0.25  # named outlets are strong evidence of intent ("as reported by The Verge")
+_DATE_BOOST = 0.15
+_RECENCY_BAND = 0.85  # "nearly as relevant": at least this share of the best score
+_RECENCY_WEIGHT = 0.2
+_DUPLICATE_COSINE = 0.97
+
+
+def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> Index:
+    """An `Index` from an index, a path to its folder, or the configured default."""
+    if isinstance(index, Index):
+        return index
+    config = config or Config.from_env()
+    embedder = load_embedder(config.model)
+    return open_index(Path(index) if index is not None else config.index, model_id=embedder.model_id)
+
+
+def prepare_question(question: str, config: Config) -> tuple[str, list[str]]:
+    """The question as it will be searched, and notes for the user if it had to change."""
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("the question is empty")
+    text = re.sub(r"\s+", " ", question).strip()
+    notes = []
+    if len(text) > config.max_question_chars:
+        notes.append(f"The question was {len(text):,} characters long; only the first {config.max_question_chars:,} were used.")
+        text = text[: config.max_question_chars]
+    return text, notes
+
+
+def retrieve(
+    question: str,
+    k: int = 5,
+    index: Index | Path | str | None = None,
+    *,
+    mode: Mode | None = None,
+    sources: Iterable[str] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    config: Config | None = None,
+) -> list[Passage]:
+    """The `k` passages that best answer `question`, newest evidence first among near-equals.
+
+    `index` is an `Index` or the path of an index folder (default: the configured one).
+    `sources`, `since` and `until` filter by the article's outlet and publication date;
+    undated articles are excluded once a date filter is given.
+    """
+    config = config or Config.from_env()
+    text, _ = prepare_question(question, config)
+    idx = load_index(index, config)
+    since_date, until_date = _as_date(since), _as_date(until)
+    allowed = _filter(idx, sources, since_date, until_date)
+    implied = parse_constraints(text, {a.source for a in idx.articles.values() if a.source})
+    query = load_embedder(config.model).encode([text])[0]
+    ranked = _rank(idx, text, query, allowed, implied, mode or config.mode, config)
+    chosen = _spread(idx, ranked, k, config.max_per_article)
+    return [_passage(idx, rank, i, score, sim, text, query, config) for rank, (i, score, sim) in enumerate(chosen, 1)]
+
+
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _filter(idx: Index, sources: Iterable[str] | None, since: dt.date | None, until: dt.date | None) -> np.ndarray:
+    allowed = np.ones(len(idx.chunks), dtype=bool)
+    if sources:
+        wanted = {s.casefold() for s in sources}
+        allowed &= np.array([s in wanted for s in idx.chunk_sources], dtype=bool)
+    if since or until:
+        allowed &= idx.chunk_dates > 0
+    if since:
+        allowed &= idx.chunk_dates >= since.toordinal()
+    if until:
+        allowed &= idx.chunk_dates <= until.toordinal()
+    return allowed
+
+
+def _rank(idx: Index, text: str, query: np.ndarray, allowed: np.ndarray, implied: Constraints,
+          mode: Mode, config: Config) -> list[tuple[int, float, float]]:
+    """(chunk number, fused score, cosine similarity), best first."""
+    ids = np.flatnonzero(allowed)
+    if ids.size == 0:
+        return []
+    pool = min(_POOL, ids.size)
+    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
+    _, dense_ids = idx.vectors.search(query[None, :], pool, params=params)
+    tokens = [t for t in bm25_tokens([text])[0] if t in idx.bm25.vocab_dict]
+    bm25 = np.zeros(len(idx.chunks), dtype=np.float32)
+    if tokens:
+        bm25 = np.asarray(idx.bm25.get_scores(tokens), dtype=np.float32)
+        bm25[~allowed] = 0.0
+    # The best score each query word can reach anywhere: BM25 is normalised by what the whole
+    # question could score, so a chunk matching one rare word of three does not count as a full match.
+    reachable = sum(float(idx.bm25.get_scores([t]).max()) for t in set(tokens))
+    keyword_ids = ids[np.argsort(-bm25[ids])[:pool]]
+    candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids[bm25[keyword_ids] > 0]]))
+    similarity = idx.vectors.reconstruct_batch(candidates) @ query
+    dense = similarity / max(float(similarity.max()), 1e-6)
+    keyword = bm25[candidates] / max(reachable, 1e-6)
+    if mode == "dense":
+        score = dense
+    elif mode == "bm25":
+        score = keyword + 1e-3 * dense  # dense only breaks ties
+    else:
+        score = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
+    score = score + _constraint_boost(idx, candidates, implied)
+    status = bool(STATUS_QUESTION.search(text))
+    score = score + _recency_bonus(idx, candidates, score, similarity, status=status, min_score=config.min_score)
+    order = np.argsort(-score)
+    return [(int(candidates[j]), float(score[j]), float(similarity[j])) for j in order]
+
+
+def _constraint_boost(idx: Index, candidates: np.ndarray, implied: Constraints) -> np.ndarray:
+    boost = np.zeros(len(candidates), dtype=np.float32)
+    if implied.sources:
+        wanted = {s.casefold() for s in implied.sources}
+        boost += _SOURCE_BOOST * np.array([idx.chunk_sources[i] in wanted for i in candidates], dtype=np.float32)
+    if implied.since or implied.until:
+        dates = idx.chunk_dates[candidates]
+        inside = dates > 0
+        if implied.since:
+            inside &= dates >= implied.since.toordinal()
+        if implied.until:
+            inside &= dates <= implied.until.toordinal()
+        boost += _DATE_BOOST * inside.astype(np.float32)
+    return boost
+
+
+#: Questions about how things stand ("did the summit happen?", "is the merger still on?"):
+#: for these every on-topic dated report competes on recency, not only the near-best.
+STATUS_QUESTION = re.compile(
+    r"\b(happen(?:ed|ing)?|take place|took place|go(?:ne)? ahead|went ahead|still|latest|current(?:ly)?|"
+    r"right now|as of now|status|any update|called off|cancel+ed|postponed|delayed|on track|go forward|"
+    r"what happened|outcome|final(?:ly)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _recency_bonus(idx: Index, candidates: np.ndarray, score: np.ndarray, similarity: np.ndarray,
+                   *, status: bool, min_score: float) -> np.ndarray:
+    """Within the band of near-best passages, newer dated reports gain up to `_RECENCY_WEIGHT`.
+
+    For a status question the band is every passage that is on topic (similarity above the
+    abstention threshold and at least half the best score), and the newest leads outright.
+    """
+    bonus = np.zeros(len(candidates), dtype=np.float32)
+    best = float(score.max())
+    if status:
+        band = (score >= 0.5 * best) & (similarity >= min_score)
+        weight = best  # enough to lift the newest on-topic report to the top
+    else:
+        band = score >= _RECENCY_BAND * best
+        weight = _RECENCY_WEIGHT
+    dates = idx.chunk_dates[candidates]
+    days = sorted({int(d) for d in dates[band]})  # 0 stands for undated: older than any date
+    if len(days) < 2:
+        return bonus
+    position = {day: n / (len(days) - 1) for n, day in enumerate(days)}  # oldest (or undated) 0 … newest 1
+    for j in np.flatnonzero(band):
+        bonus[j] = weight * position[int(dates[j])]
+    return bonus
+
+
+def _spread(idx: Index, ranked: list[tuple[int, float, float]], k: int, per_article: int) -> list[tuple[int, float, float]]:
+    """Top k with at most `per_article` per article and no near-duplicate of a passage already taken."""
+    chosen: list[tuple[int, float, float]] = []
+    taken: dict[str, int] = {}
+    vectors: list[np.ndarray] = []
+    for item in ranked:
+        if len(chosen) == k:
+            break
+        chunk = idx.chunks[item[0]]
+        if taken.get(chunk.article_id, 0) >= per_article:
+            continue
+        vector = idx.vectors.reconstruct(item[0])
+        if any(float(vector @ v) >= _DUPLICATE_COSINE for v in vectors):
+            continue  # a syndicated copy of a passage already shown
+        chosen.append(item)
+        vectors.append(vector)
+        taken[chunk.article_id] = taken.get(chunk.article_id, 0) + 1
+    return chosen
+
+
+def rank_sentences(question: str, query: np.ndarray, sentences: list[str], config: Config) -> list[float]:
+    """How well each sentence answers the question: cosine similarity plus a share of the question's words."""
+    vectors = load_embedder(config.model).encode(sentences)
+    words = set(bm25_tokens([question])[0])
+    scores = []
+    for tokens, vector in zip(bm25_tokens(sentences), vectors):
+        overlap = len(words & set(tokens)) / max(len(words), 1)
+        scores.append(float(vector @ query) + 0.3 * overlap)
+    return scores
+
+
+def _passage(idx: Index, rank: int, i: int, score: float, similarity: float, question: str,
+             query: np.ndarray, config: Config) -> Passage:
+    chunk = idx.chunks[i]
+    article = idx.article_of(chunk)
+    spans = [(s.start, s.end) for s in chunk.sentences]
+    scores = rank_sentences(question, query, [article.text[s:e] for s, e in spans], config)
+    start, end = spans[int(np.argmax(scores))]
+    citation = Citation(rank, article.id, article.label, article.date, article.source, article.url,
+                        article.text[start:end], start, end)
+    return Passage(rank, article.text[chunk.start : chunk.end], score, similarity, article, chunk, citation)
+
+
+def renumber(passages: list[Passage]) -> list[Passage]:
+    """Passages in the given order with ranks and citation numbers 1, 2, 3…"""
+    return [
+        dataclasses.replace(p, rank=n, citation=dataclasses.replace(p.citation, number=n))
+        for n, p in enumerate(passages, 1)
+    ]
