@@ -24,7 +24,7 @@ from .records import Answer, Citation, Passage, TimelineEntry
 from .retrieval import STATUS_QUESTION, prepare_question, rank_sentences, renumber, retrieve
 from .store import Index
 
-__all__ = ["answer", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
+__all__ = ["answer", "is_answered", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
 
 DECLINE = "Not found in these articles."
 
@@ -67,7 +67,7 @@ def answer(
     searched = _with_context(text, history)
     passages = retrieve(searched, k or config.k, index, since=since, until=until, config=config)
     relevant = [p for p in passages if p.similarity >= config.min_score]
-    if not relevant:
+    if not is_answered(passages, config):
         nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
         return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
 
@@ -94,6 +94,11 @@ def answer(
         for n, p in enumerate(cited)
     )
     return Answer(question, "\n".join(lines), True, tuple(all_passages), as_of, timeline, tuple(notes))
+
+
+def is_answered(passages: Sequence[Passage], config: Config) -> bool:
+    """Whether any passage is close enough in meaning to answer; below `min_score` we decline."""
+    return any(p.similarity >= config.min_score for p in passages)
 
 
 def _with_context(question: str, history: Sequence[Any] | None) -> str:

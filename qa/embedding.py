@@ -49,6 +49,9 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: no hub calls from this process
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer  # heavy import, only when a model is needed
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
 
         try:
             self.model = SentenceTransformer(resolved.location, device="cpu", local_files_only=True)

@@ -89,6 +89,10 @@ def _decode(raw: bytes) -> tuple[str, list[str]]:
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as error:
+        try:  # the usual mis-encoding of English news: Windows-1252 (a superset of Latin-1's letters)
+            return raw.decode("cp1252"), [f"not valid UTF-8 (byte {error.start}); read as cp1252"]
+        except UnicodeDecodeError:
+            pass
         best = from_bytes(raw).best()
         if best is None:
             raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits")
@@ -130,8 +134,8 @@ def parse_markdown(text: str, article_id: str) -> Article:
             continue
         seen_text += 1
         heading = _TITLE_HEADING.match(stripped)
-        if heading and seen_text <= 3 and title is None:
-            title = _strip_markdown(heading.group(1))
+        if heading and seen_text == 1:  # the headline: metadata, not body (front matter's title wins)
+            title = title or _strip_markdown(heading.group(1))
             continue
         if seen_text <= 6 and (found := is_date_line(stripped)) is not None:
             date = date or found

@@ -1,0 +1,35 @@
+# The two commands of the quick start:
+#   make serve   set everything up, build the index of articles/ if there is none, start the web UI
+#   make test    set everything up and run the test suite (what .ci/run runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: serve test install bench clean
+
+serve: $(STAMP)
+	$(BIN)/qa serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+# torch==2.13.0 (the local CPU wheel) first: an unpinned torch pulled in by
+# sentence-transformers would be a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/run_eval.py
+
+clean:
+	rm -rf $(VENV) index/default index/default.* index/.default.*

@@ -1,0 +1,158 @@
+"""The command line mirrors the Python API: `qa build`, `qa ask`, `qa serve`, `qa eval`.
+
+Every command takes `--index` and `--model`; settings otherwise come from
+`QA_*` environment variables (see `Config`). Errors print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .config import Config
+from .errors import QAError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions of a folder of news articles.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--index", help="index folder (default: index/default, or $QA_INDEX)")
+        sub.add_argument("--model", help="sentence-transformers name or path (default: bundled all-MiniLM-L6-v2)")
+
+    build = commands.add_parser("build", help="(re)build the index from a folder of articles")
+    build.add_argument("--articles", help="folder or file of articles (default: articles/)")
+    common(build)
+
+    ask = commands.add_parser("ask", help="answer one question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--k", type=int, help="passages to retrieve (default 5)")
+    ask.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    ask.add_argument("--since", help="only articles published on or after this ISO date")
+    ask.add_argument("--until", help="only articles published on or before this ISO date")
+    ask.add_argument("--json", action="store_true", help="machine-readable output")
+    common(ask)
+
+    serve = commands.add_parser("serve", help="start the web UI (builds the index first if there is none)")
+    serve.add_argument("--articles", help="articles to index when no index exists yet")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    common(serve)
+
+    evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
+    evaluate.add_argument("questions")
+    evaluate.add_argument("--k", type=int, default=10)
+    evaluate.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
+    evaluate.add_argument("--json", action="store_true")
+    common(evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = Config.from_env().with_overrides(
+            index=args.index, model=args.model, articles=getattr(args, "articles", None),
+            k=getattr(args, "k", None) if args.command == "ask" else None,
+            host=getattr(args, "host", None), port=getattr(args, "port", None),
+        )
+        return {"build": _build, "ask": _ask, "serve": _serve, "eval": _eval}[args.command](args, config)
+    except (QAError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _build(args: argparse.Namespace, config: Config) -> int:
+    from .store import build_index
+
+    report = build_index(config, progress=sys.stderr.isatty(), log=lambda line: print(line, file=sys.stderr))
+    print(report.summary())
+    return 0
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    from .answer import answer
+
+    result = answer(args.question, since=args.since, until=args.until, config=config.with_overrides(mode=args.mode))
+    if args.json:
+        print(json.dumps(answer_json(result), ensure_ascii=False, indent=2))
+        return 0
+    for note in result.notes:
+        print(f"note: {note}")
+    print(_plain(result.text))
+    if result.passages:
+        print("\nSources:")
+        for p in result.passages:
+            c = p.citation
+            meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated") if x)
+            print(f"  [{c.number}] {c.title} ({meta}){' ' + c.url if c.url else ''}\n      “{c.quote}”")
+    if result.timeline:
+        print("\nTimeline (newest first):")
+        for entry in result.timeline:
+            flag = "  ← latest update" if entry.superseding else ""
+            print(f"  {entry.date.isoformat() if entry.date else 'undated   '}  [{entry.number}] {entry.title}{flag}")
+    return 0
+
+
+def answer_json(result: Any) -> dict[str, Any]:
+    """The `--json` shape of an answer; dates are ISO `YYYY-MM-DD` or null."""
+    return {
+        "question": result.question,
+        "answered": result.answered,
+        "answer": _plain(result.text),
+        "as_of": result.as_of.isoformat() if result.as_of else None,
+        "passages": [
+            {
+                "rank": p.rank,
+                "text": p.text,
+                "score": round(p.score, 6),
+                "similarity": round(p.similarity, 6),
+                "quote": p.citation.quote,
+                "span": [p.citation.start, p.citation.end],
+                "article": {
+                    "id": p.article.id,
+                    "title": p.article.title,
+                    "date": p.article.date.isoformat() if p.article.date else None,
+                    "source": p.article.source,
+                    "url": p.article.url,
+                },
+            }
+            for p in result.passages
+        ],
+        "timeline": [
+            {"date": e.date.isoformat() if e.date else None, "number": e.number, "title": e.title, "latest_update": e.superseding}
+            for e in result.timeline
+        ],
+        "notes": list(result.notes),
+    }
+
+
+def _plain(markdown: str) -> str:
+    """Markdown escapes and bold markers off, for a terminal."""
+    return re.sub(r"\\([\\`*_{}\[\]<>()#+|~!&-])", r"\1", markdown.replace("**", ""))
+
+
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    from .ui import serve
+
+    serve(config)
+    return 0
+
+
+def _eval(args: argparse.Namespace, config: Config) -> int:
+    from .evaluation import evaluate, format_report, load_questions
+
+    report = evaluate(load_questions(args.questions), k=args.k, mode=args.mode, config=config)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

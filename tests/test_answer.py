@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import NEWER, OLDER, write
+
+from qa import Config, answer, build_index
+
+
+def test_summit_answer_leads_with_the_newest_report(seeds: Config) -> None:
+    result = answer("did the summit happen?", config=seeds)
+    assert result.answered and result.as_of == dt.date(2022, 2, 23)
+    lead = result.text.split("\n")[0]
+    assert lead.startswith("**Latest update, as of 23 Feb 2022**")
+    assert "called off" in lead and lead.rstrip().endswith("[1]")
+    first, second = result.passages[0], result.passages[1]
+    assert (first.citation.number, first.article.id, first.citation.date) == (1, NEWER, dt.date(2022, 2, 23))
+    assert "called off" in first.citation.quote
+    assert second.article.id == OLDER and "in principle" in second.text
+    assert "**Earlier and undated reports:**" in result.text and "- Undated" in result.text and "[2]" in result.text
+    assert [e.date for e in result.timeline] == [dt.date(2022, 2, 23), None] and result.timeline[0].superseding
+
+
+OLD = """---
+title: Riverside Jazz Festival set for June 14 at Harbor Park
+date: 2024-03-01
+source: Riverside Herald
+---
+The Riverside Jazz Festival will take place on June 14 at Harbor Park, the city announced on Friday.
+
+Organisers said the festival at Harbor Park on June 14 will feature forty bands and a late-night parade.
+
+Tickets for the Riverside Jazz Festival go on sale in April.
+"""
+
+NEW = """---
+title: Flood damage forces festival organisers to change plans
+date: 2024-05-20
+source: Valley Courier
+---
+Organisers have postponed the Riverside Jazz Festival until September because flood water damaged Harbor Park.
+
+The city said repairs to the park's stage and paths would take at least three months.
+
+Ticket holders will be offered refunds or seats at the new date.
+"""
+
+
+@pytest.fixture(scope="module")
+def festival(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    folder = tmp_path_factory.mktemp("festival")
+    write(folder / "articles", "old.md", OLD)
+    write(folder / "articles", "new.md", NEW)
+    config = Config(articles=folder / "articles", index=folder / "index" / "default")
+    build_index(config)
+    return config
+
+
+def _check_newer_leads(result, festival: Config) -> None:  # type: ignore[no-untyped-def]
+    assert result.answered
+    assert result.passages[0].article.id == "new.md" and result.as_of == dt.date(2024, 5, 20)
+    lead = result.text.split("\n")[0]
+    assert "postponed" in lead and "20 May 2024" in lead and "Latest update" in lead
+    assert "1 Mar 2024" in result.text  # the earlier report, with its date
+    assert [e.date for e in result.timeline] == [dt.date(2024, 5, 20), dt.date(2024, 3, 1)]
+
+
+def test_postponement_leads(festival: Config) -> None:
+    _check_newer_leads(answer("Is the Riverside Jazz Festival still happening?", config=festival), festival)
+
+
+def test_postponement_leads_even_when_the_older_report_is_more_similar(festival: Config) -> None:
+    question = "Will the Riverside Jazz Festival take place on June 14 at Harbor Park?"
+    result = answer(question, config=festival)
+    similarity = {p.article.id: max(q.similarity for q in result.passages if q.article.id == p.article.id) for p in result.passages}
+    assert similarity["old.md"] > similarity["new.md"]  # the premise: similarity alone would pick the old report
+    _check_newer_leads(result, festival)
+
+
+def test_follow_up_uses_history(festival: Config) -> None:
+    history = [{"role": "user", "content": "Is the Riverside Jazz Festival still happening?"}, {"role": "assistant", "content": "…"}]
+    result = answer("why?", history=history, config=festival)
+    assert result.answered and result.passages[0].article.id == "new.md"
+
+
+def test_declines_with_nearest_passages(seeds: Config) -> None:
+    result = answer("What is the recipe for sourdough bread?", config=seeds)
+    assert not result.answered and result.text.startswith("Not found in these articles")
+    assert result.passages  # still viewable
+
+
+def test_answer_text_escapes_article_markup(tmp_path: Path) -> None:
+    write(tmp_path / "a", "x.md", "---\ndate: 2024-01-02\n---\nThe harbour board approved <script>alert(1)</script> a *new* [ferry](javascript:alert(1)) plan for the harbour.\n")
+    config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
+    build_index(config)
+    result = answer("what did the harbour board approve?", config=config)
+    assert "<script>" not in result.text and "\\<script\\>" in result.text
+    assert "javascript:" not in result.text
