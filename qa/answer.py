@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
+
 from .config import Config
 from .dates import format_date
 from .embedding import load_embedder
 from .records import Answer, Citation, Passage, TimelineEntry
-from .retrieval import STATUS_QUESTION, prepare_question, rank_sentences, renumber, retrieve
+from .retrieval import STATUS_QUESTION, on_topic, prepare_question, rank_sentences, renumber, retrieve
 from .store import Index
 
 __all__ = ["answer", "is_answered", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
@@ -66,14 +68,18 @@ def answer(
     text, notes = prepare_question(question, config)
     searched = _with_context(text, history)
     passages = retrieve(searched, k or config.k, index, since=since, until=until, config=config)
-    relevant = [p for p in passages if p.similarity >= config.min_score]
+    relevant = [p for p, keep in zip(passages, on_topic(np.array([p.similarity for p in passages]))) if keep]
     if not is_answered(passages, config):
         nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
         return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
 
     by_article: dict[str, Passage] = {}
-    for passage in relevant:  # the best passage of each article speaks for it
-        by_article.setdefault(passage.article.id, passage)
+    for passage in relevant:
+        # Retrieval brought the article in; within it, the passage closest in meaning speaks for it
+        # (its chunks share one title and source, so word counts between them are mostly noise).
+        held = by_article.get(passage.article.id)
+        if held is None or passage.similarity > held.similarity:
+            by_article[passage.article.id] = passage
     dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date, reverse=True)
     undated = [p for p in by_article.values() if not p.article.date]
     ordered = dated + undated
@@ -97,8 +103,14 @@ def answer(
 
 
 def is_answered(passages: Sequence[Passage], config: Config) -> bool:
-    """Whether any passage is close enough in meaning to answer; below `min_score` we decline."""
-    return any(p.similarity >= config.min_score for p in passages)
+    """Whether the passages carry enough evidence to answer; below `min_score` we decline.
+
+    The signal is the best cosine similarity plus the best BM25 coverage among the passages
+    (`bench/calibrate.py` measures both on answerable and unanswerable questions).
+    """
+    if not passages:
+        return False
+    return max(p.similarity for p in passages) + max(p.keyword for p in passages) >= config.min_score
 
 
 def _with_context(question: str, history: Sequence[Any] | None) -> str:

@@ -52,6 +52,9 @@ class Embedder:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+        # Chunking counts tokens of whole sentences before packing them; the "longer than the maximum"
+        # warning that this triggers is about text that is never fed to the model as is.
+        transformers_logging.set_verbosity_error()
 
         try:
             self.model = SentenceTransformer(resolved.location, device="cpu", local_files_only=True)

@@ -86,7 +86,8 @@ class Passage:
     rank: int
     text: str
     score: float  #: the fused relevance used for ranking
-    similarity: float  #: cosine similarity of question and chunk (the abstention signal)
+    similarity: float  #: cosine similarity of question and chunk
+    keyword: float  #: share of the question's reachable BM25 score that this chunk reaches
     article: Article
     chunk: Chunk
     citation: Citation

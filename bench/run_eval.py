@@ -1,0 +1,60 @@
+"""Retrieval quality on our own development questions over the MultiHop-RAG corpus.
+
+Builds the corpus index in bench/out/ if it is not there yet, then runs the
+same evaluation as `qa eval` for each retrieval mode, on the tuning part
+(`dev-*`) and the held-aside part (`held-*`) separately. Prints figures only.
+
+    .venv/bin/python bench/run_eval.py [--k 10] [--modes hybrid,dense,bm25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import qa
+from qa.evaluation import evaluate, format_report, load_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+CORPUS = ROOT.parent / "shared" / "corpora" / "multihop_rag_articles.jsonl"
+QUESTIONS = ROOT / "bench" / "dev_questions.jsonl"
+
+
+def corpus_index() -> qa.Config:
+    config = qa.Config(articles=OUT / "corpus_articles", index=OUT / "multihop" / "default")
+    if not config.index.exists():
+        if not CORPUS.exists():
+            sys.exit(f"{CORPUS} is not here; it lives in the shared folder beside the checkout")
+        config.articles.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS, config.articles / CORPUS.name)
+        print(qa.build_index(config).summary())
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--modes", default="hybrid,dense,bm25")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    config = corpus_index()
+    questions = load_questions(QUESTIONS)
+    parts = {"dev": [q for q in questions if q.id.startswith("dev")], "held": [q for q in questions if q.id.startswith("held")]}
+    results = {}
+    for mode in args.modes.split(","):
+        for part, subset in parts.items():
+            report = evaluate(subset, k=args.k, mode=mode, config=config)
+            results[f"{mode}/{part}"] = report
+            if not args.json:
+                print(f"\n== {mode}, {part} part ({len(subset)} questions) ==\n{format_report(report)}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
