@@ -83,12 +83,12 @@ def answer(
     dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date, reverse=True)
     undated = [p for p in by_article.values() if not p.article.date]
     ordered = dated + undated
-    lead, lead_quotes = _lead_sentence(searched, ordered[0], config)
+    lead, lead_spans = _lead_sentence(searched, ordered[0], config)
     cited = renumber([lead] + ordered[1:])
     cited_chunks = {p.chunk for p in cited}
     all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
 
-    lines = [_lead_line(cited[0], lead_quotes, has_context=len(cited) > 1)]
+    lines = [_lead_line(cited[0], lead_spans, has_context=len(cited) > 1)]
     if len(cited) > 1:
         lines.append("")
         lines.append("**Earlier and undated reports:**" if cited[0].article.date else "**Other reports:**")
@@ -125,7 +125,7 @@ def _with_context(question: str, history: Sequence[Any] | None) -> str:
     return question
 
 
-def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Passage, list[str]]:
+def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
     """The lead passage, citing the sentence that changes the story, and the sentences to quote.
 
     For a status question ("did the summit happen?") the report's status-change sentences are
@@ -148,16 +148,16 @@ def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Pas
         chosen = [max(near, key=lambda j: scores[j]) if near else scores.index(best)]
     start, end = spans[chosen[0]]
     citation: Citation = dataclasses.replace(passage.citation, quote=text[start:end], start=start, end=end)
-    return dataclasses.replace(passage, citation=citation), [text[s:e] for s, e in (spans[j] for j in chosen)]
+    return dataclasses.replace(passage, citation=citation), [spans[j] for j in chosen]
 
 
-def _lead_line(passage: Passage, quotes: list[str], *, has_context: bool) -> str:
+def _lead_line(passage: Passage, spans: list[tuple[int, int]], *, has_context: bool) -> str:
     number = passage.citation.number
-    quote = " ".join(f"“{markdown_escape(q)}” [{number}]" for q in quotes)
+    quote = " ".join(f"{_quoted(passage, s, e)} [{number}]" for s, e in spans)
     date = passage.article.date
     if date is None:
         return f"Undated report ({_source(passage)}): {quote}"
-    if has_context and any(_changes_status(q) for q in quotes):
+    if has_context and any(_changes_status(passage.article.text[s:e]) for s, e in spans):
         return f"**Latest update, as of {format_date(date)}** ({_source(passage)}): {quote}"
     return f"**As of {format_date(date)}** ({_source(passage)}): {quote}"
 
@@ -172,7 +172,16 @@ def _source(passage: Passage) -> str:
 
 
 def _quote(passage: Passage) -> str:
-    return f"“{markdown_escape(passage.citation.quote)}”"
+    return _quoted(passage, passage.citation.start, passage.citation.end)
+
+
+def _quoted(passage: Passage, start: int, end: int) -> str:
+    """A sentence in quotes, with the day it speaks of when that is not the publication day."""
+    note = ""
+    for sentence in passage.chunk.sentences:
+        if sentence.start == start and sentence.refers_to and sentence.refers_to != passage.article.date:
+            note = f" (that is, {format_date(sentence.refers_to)})"
+    return f"“{markdown_escape(passage.article.text[start:end])}”{note}"
 
 
 _URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded

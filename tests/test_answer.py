@@ -98,3 +98,11 @@ def test_answer_text_escapes_article_markup(tmp_path: Path) -> None:
     result = answer("what did the harbour board approve?", config=config)
     assert "<script>" not in result.text and "\\<script\\>" in result.text
     assert "javascript:" not in result.text
+
+
+def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
+    write(tmp_path / "a", "x.md", "---\ndate: 2022-02-23\n---\nThe ferry strike ended on Tuesday after a deal on pay.\n")
+    config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
+    build_index(config)
+    result = answer("When did the ferry strike end?", config=config)
+    assert "on Tuesday after a deal on pay.” (that is, 22 Feb 2022) [1]" in result.text
