@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,21 @@ def test_build_then_ask_json_round_trips(tmp_path: Path) -> None:
 
     declined = json.loads(_run("ask", "Who won the 2022 FIFA World Cup?", "--index", index, "--json").stdout)
     assert declined["answered"] is False and declined["passages"]
+
+
+def test_build_warns_per_bad_file_and_indexes_the_rest(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    shutil.copytree(ARTICLES, articles)
+    (articles / "empty.txt").write_bytes(b"")
+    (articles / "binary.md").write_bytes(bytes(range(256)) * 4)
+    (articles / "cp1252.txt").write_bytes("The caf\xe9 reopened on Monday.".encode("cp1252"))
+    with open(articles / "huge.txt", "wb") as out:
+        out.truncate(50_000_000)
+    built = _run("build", "--articles", str(articles), "--index", str(tmp_path / "index" / "default"))
+    assert built.returncode == 0, built.stderr
+    warnings = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+    assert sorted(line.split(":")[1].strip() for line in warnings) == ["binary.md", "cp1252.txt", "empty.txt", "huge.txt"]
+    assert built.stdout.startswith("indexed 3 articles,") and "4 warnings" in built.stdout
 
 
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:
