@@ -26,7 +26,7 @@ from .records import Answer, Citation, Passage, TimelineEntry
 from .retrieval import STATUS_QUESTION, on_topic, prepare_question, rank_sentences, renumber, retrieve
 from .store import Index
 
-__all__ = ["answer", "is_answered", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
+__all__ = ["answer", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
 
 DECLINE = "Not found in these articles."
 
@@ -184,7 +184,7 @@ def _quoted(passage: Passage, start: int, end: int) -> str:
     return f"“{markdown_escape(passage.article.text[start:end])}”{note}"
 
 
-_URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
+URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
 
 
@@ -199,7 +199,7 @@ def sources_markdown(result: Answer) -> str:
     for p in result.passages:
         c = p.citation
         title = markdown_escape(c.title)
-        head = f"[{title}]({quote(c.url, safe=_URL_SAFE)})" if c.url else title
+        head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title
         meta = ", ".join(x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x)
         lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
     return "\n".join(lines)

@@ -8,14 +8,16 @@ Gradio's HTML sanitiser stays on. A rebuild from the UI runs the same build as
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
 
-from .answer import answer, markdown_escape, sources_markdown  # noqa: E402
+from .answer import URL_SAFE, answer, markdown_escape, sources_markdown  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
 from .records import Answer  # noqa: E402
@@ -29,7 +31,9 @@ EXAMPLES = ["did the summit happen?", "Who said a Biden-Putin summit was not in 
 
 def render(result: Answer) -> str:
     """One chat message: the answer, its numbered sources and, when dates differ, a timeline."""
-    parts = [*(f"*{markdown_escape(n)}*" for n in result.notes), result.text]
+    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
+    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
+    parts = [*(f"*{markdown_escape(n)}*" for n in result.notes), text]
     if result.passages:
         heading = "**Sources**" if result.answered else "**Nearest passages**"
         parts.append(f"{heading}\n\n{sources_markdown(result)}")
@@ -77,7 +81,7 @@ def create_app(config: Config) -> gr.Blocks:
         gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads.")
         gr.ChatInterface(
             fn=respond,
-            chatbot=gr.Chatbot(height=560, sanitize_html=True, label="qa"),
+            chatbot=gr.Chatbot(height=720, sanitize_html=True, label="qa"),
             examples=EXAMPLES,
             cache_examples=False,
             api_name="ask",

@@ -29,6 +29,7 @@ def test_chat_answers_over_http(server, seeds: Config) -> None:  # type: ignore[
     reply = client.predict(message="did the summit happen?", api_name="/ask")
     assert reply.startswith("**Latest update, as of 23 Feb 2022**")
     assert "called off" in reply.split("\n")[0]
+    assert "[[1]](https://www.themoscowtimes.com/" in reply.split("\n")[0]  # the marker links to its source
     assert "**Sources**" in reply and "(https://www.themoscowtimes.com/2022/02/23/" in reply  # numbered links
     assert "**Timeline** (newest first)" in reply and "| 2022-02-23 |" in reply and "| undated |" in reply
     assert NEWER not in reply.split("**Sources**")[0].split("\n")[0]
