@@ -36,7 +36,12 @@ def main() -> None:
         low = min(answerable)
         high = max(unanswerable)
         print(f"{name}: answerable ≥ {low[0]:.3f} ({low[1]!r}); unanswerable ≤ {high[0]:.3f} ({high[1]!r})")
-        print(f"  any threshold in ({high[0]:.3f}, {low[0]:.3f}] separates them; configured min_score = {config.min_score}")
+        wrong_declines = sum(signal < config.min_score for signal, _ in answerable)
+        wrong_answers = sum(signal >= config.min_score for signal, _ in unanswerable)
+        print(f"  answerable, lowest three: {[round(s, 3) for s, _ in sorted(answerable)[:3]]}; "
+              f"unanswerable: {[round(s, 3) for s, _ in sorted(unanswerable)]}")
+        print(f"  at min_score = {config.min_score}: {wrong_declines}/{len(answerable)} answerable declined, "
+              f"{wrong_answers}/{len(unanswerable)} unanswerable answered")
 
 
 if __name__ == "__main__":

@@ -79,12 +79,15 @@ def evaluate(questions: list[EvalQuestion], *, index: Any = None, k: int = 10, m
     answered_right: list[float] = []
     lengths: list[int] = []
     for q in questions:
-        passages = retrieve(q.question, k, idx, mode=mode, config=config)
+        passages = retrieve(q.question, max(k, config.k), idx, mode=mode, config=config)
+        # Abstention is judged as `answer()` judges it, on the top `config.k` passages.
+        answered = is_answered(passages[: config.k], config)
+        passages = passages[:k]
         lengths += [p.chunk.token_count for p in passages]
         if not q.quotes:
-            declined_right.append(float(not is_answered(passages, config)))
+            declined_right.append(float(not answered))
             continue
-        answered_right.append(float(is_answered(passages, config)))
+        answered_right.append(float(answered))
         total = sum(any(quote in text for quote in q.quotes) for text in chunk_texts)
         relevance = [any(quote in normalise(p.text) for quote in q.quotes) for p in passages]
         scores = metrics_for(relevance, total, k)
