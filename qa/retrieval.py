@@ -37,6 +37,7 @@ _DATE_BOOST = 0.15
 #: A passage is on topic when its cosine similarity is at least this share of the best one's.
 ON_TOPIC = 0.6
 _DUPLICATE_COSINE = 0.97
+_SENTENCES_EMBEDDED = 3  # per passage, when choosing the sentence to cite
 
 
 def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> Index:
@@ -230,33 +231,46 @@ def _spread(idx: Index, ranked: list[_Scored], k: int, per_article: int) -> list
     return chosen
 
 
+def _overlaps(question: str, sentences: list[str]) -> list[float]:
+    """Share of the question's (stemmed, stopword-free) words that each sentence contains."""
+    words = set(bm25_tokens([question])[0])
+    return [len(words & set(tokens)) / max(len(words), 1) for tokens in bm25_tokens(sentences)]
+
+
 def rank_sentences(question: str, query: np.ndarray, sentences: list[str], config: Config) -> list[float]:
     """How well each sentence answers the question: cosine similarity plus a share of the question's words."""
     vectors = load_embedder(config.model).encode(sentences)
-    words = set(bm25_tokens([question])[0])
-    scores = []
-    for tokens, vector in zip(bm25_tokens(sentences), vectors):
-        overlap = len(words & set(tokens)) / max(len(words), 1)
-        scores.append(float(vector @ query) + 0.3 * overlap)
-    return scores
+    return [float(v @ query) + 0.3 * o for v, o in zip(vectors, _overlaps(question, sentences))]
 
 
 def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarray, config: Config) -> list[Passage]:
-    """Passages with citations: each cites its sentence that best answers the question."""
-    spans = [[(s.start, s.end) for s in idx.chunks[item.chunk].sentences] for item in chosen]
-    texts = [idx.article_of(idx.chunks[item.chunk]).text for item in chosen]
-    flat = [text[s:e] for text, sentence_spans in zip(texts, spans) for s, e in sentence_spans]
-    scores = iter(rank_sentences(question, query, flat, config) if flat else [])  # one batch for all passages
+    """Passages with citations: each cites its sentence that best answers the question.
+
+    Embedding sentences is nearly all of a query's time, so only the few sentences of each passage
+    that share most words with the question are embedded, in one batch.
+    """
+    groups = []
+    for item in chosen:
+        chunk = idx.chunks[item.chunk]
+        text = idx.article_of(chunk).text
+        sentences = [text[s.start : s.end] for s in chunk.sentences]
+        overlap = _overlaps(question, sentences)
+        embed = sorted(range(len(sentences)), key=lambda j: -overlap[j])[:_SENTENCES_EMBEDDED]
+        groups.append((sentences, overlap, embed))
+    batch = [sentences[j] for sentences, _, embed in groups for j in embed]
+    vectors = iter(load_embedder(config.model).encode(batch)) if batch else iter([])
     passages = []
-    for rank, (item, sentence_spans, text) in enumerate(zip(chosen, spans, texts), 1):
+    for rank, (item, (sentences, overlap, embed)) in enumerate(zip(chosen, groups), 1):
+        scores = [-1.0] * len(sentences)
+        for j in embed:
+            scores[j] = float(next(vectors) @ query) + 0.3 * overlap[j]
         chunk = idx.chunks[item.chunk]
         article = idx.article_of(chunk)
-        own = [next(scores) for _ in sentence_spans]
-        start, end = sentence_spans[int(np.argmax(own))]
+        best = chunk.sentences[int(np.argmax(scores))]
         citation = Citation(rank, article.id, article.label, article.date, article.source, article.url,
-                            text[start:end], start, end)
-        passages.append(Passage(rank, text[chunk.start : chunk.end], item.score, item.similarity, item.keyword,
-                                article, chunk, citation))
+                            article.text[best.start : best.end], best.start, best.end)
+        passages.append(Passage(rank, article.text[chunk.start : chunk.end], item.score, item.similarity,
+                                item.keyword, article, chunk, citation))
     return passages
 
 
