@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from .config import DEFAULT_MODEL
+from .errors import QAError
 
 __all__ = ["Embedder", "load_embedder", "ModelLoadError"]
 
 
-class ModelLoadError(RuntimeError):
-    pass
+class ModelLoadError(QAError):
+    """The configured model cannot be loaded from local files."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLES, write
 
-from qa import BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, build_index, retrieve
+from qa import BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, build_index, retrieve
 
 
 def _copy(seeds: Config, tmp_path: Path) -> Path:
@@ -63,3 +63,10 @@ def test_rebuild_swaps_atomically_and_failure_keeps_the_old_index(tmp_path: Path
     with pytest.raises(BuildError, match="previous index"):
         build_index(config)
     assert retrieve("did the summit happen?", index=config.index)[0].text == before
+
+
+def test_a_model_that_is_not_here_is_a_clear_error(tmp_path: Path) -> None:
+    config = Config(articles=ARTICLES, index=tmp_path / "index" / "default", model=str(tmp_path / "no-such-model"))
+    with pytest.raises(QAError, match="never downloads"):
+        build_index(config)
+    assert not config.index.exists()
