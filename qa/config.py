@@ -56,6 +56,10 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 7860
 
+    def __post_init__(self) -> None:
+        for name in ("articles", "index"):  # `Config(index="path/to/index")` works as well as a Path
+            object.__setattr__(self, name, Path(getattr(self, name)))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         """Defaults overridden by `QA_<FIELD>` variables, e.g. `QA_INDEX=/data/idx`."""

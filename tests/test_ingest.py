@@ -6,7 +6,8 @@ from pathlib import Path
 
 from conftest import ARTICLES, NEWER, OLDER, write
 
-from qa.ingest import clean_text, load_articles
+from qa.cleaning import clean_text
+from qa.ingest import load_articles
 
 
 def test_seed_metadata() -> None:
