@@ -80,7 +80,7 @@ def answer(
         held = by_article.get(passage.article.id)
         if held is None or passage.similarity > held.similarity:
             by_article[passage.article.id] = passage
-    dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date, reverse=True)
+    dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date or dt.date.min, reverse=True)
     undated = [p for p in by_article.values() if not p.article.date]
     ordered = dated + undated
     lead, lead_spans = _lead_sentence(searched, ordered[0], config)

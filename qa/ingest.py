@@ -96,7 +96,7 @@ def _decode(raw: bytes) -> tuple[str, list[str]]:
             pass
         best = from_bytes(raw).best()
         if best is None:
-            raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits")
+            raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits") from None
         return str(best), [f"not valid UTF-8 (byte {error.start}); read as {best.encoding}"]
 
 
@@ -199,9 +199,9 @@ def parse_html(html: str, article_id: str) -> Article:
     import trafilatura  # imported here: it takes a second and only HTML needs it
 
     document = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
-    if document is None or not (document.text or "").strip():
+    if document is None or isinstance(document, dict) or not (document.text or "").strip():
         raise IngestError("no main text found in the HTML")
-    body = clean_text(document.text)
+    body = clean_text(document.text or "")
     if not body:
         raise IngestError("no text after cleaning")
     return _article(article_id, body, document.title, document.date, document.sitename, document.url, document.author)
