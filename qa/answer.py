@@ -118,10 +118,14 @@ def _with_context(question: str, history: Sequence[Any] | None) -> str:
     if not history or len(re.findall(r"\w{3,}", question)) > 4:
         return question
     for message in reversed(history):
-        if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
-            return f"{message['content']} {question}"
         if isinstance(message, str):
             return f"{message} {question}"
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):  # Gradio may send content as typed blocks
+                content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
+            if isinstance(content, str) and content.strip():
+                return f"{content} {question}"
     return question
 
 

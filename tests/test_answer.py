@@ -83,6 +83,9 @@ def test_follow_up_uses_history(festival: Config) -> None:
     history = [{"role": "user", "content": "Is the Riverside Jazz Festival still happening?"}, {"role": "assistant", "content": "…"}]
     result = answer("why?", history=history, config=festival)
     assert result.answered and result.passages[0].article.id == "new.md"
+    blocks = [{"role": "user", "content": [{"type": "text", "text": "Is the Riverside Jazz Festival still happening?"}]}]
+    assert answer("why?", history=blocks, config=festival).passages[0].article.id == "new.md"
+    assert not answer("why?", config=festival).answered  # without the conversation there is nothing to go on
 
 
 def test_declines_with_nearest_passages(seeds: Config) -> None:

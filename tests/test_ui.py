@@ -40,3 +40,9 @@ def test_rebuild_over_http_keeps_serving(server, seeds: Config) -> None:  # type
     status = client.predict(api_name="/rebuild")
     assert "indexed 2 articles" in status
     assert "called off" in client.predict(message="did the summit happen?", api_name="/ask")
+
+
+def test_chat_answers_a_fact_question(server) -> None:  # type: ignore[no-untyped-def]
+    client = Client(server.local_url, verbose=False)
+    first = client.predict(message="Who said a Biden-Putin summit was not in the plans?", api_name="/ask")
+    assert "Psaki" in first
