@@ -174,7 +174,7 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-_CACHE: dict[tuple[str, str], tuple[float, Index]] = {}
+_CACHE: dict[tuple[str, str], tuple[str, Index]] = {}
 
 
 def open_index(path: Path | str, *, model_id: str) -> Index:
@@ -187,12 +187,15 @@ def open_index(path: Path | str, *, model_id: str) -> Index:
             f"index at {folder} was built with model {manifest.get('model')!r}, but the configured model is "
             f"{model_id!r}; rebuild it with `qa build --index {folder}` (or configure the model it was built with)"
         )
-    stamp = (real / "manifest.json").stat().st_mtime
-    cached = _CACHE.get((str(real), model_id))
+    # Keyed by the path asked for, stamped with the build it points to: after a rebuild swaps the
+    # link, the next call loads the new build and the old one is dropped from memory.
+    stamp = f"{real}@{(real / 'manifest.json').stat().st_mtime}"
+    key = (str(folder.absolute()), model_id)
+    cached = _CACHE.get(key)
     if cached and cached[0] == stamp:
         return cached[1]
     index = _load(real)
-    _CACHE[(str(real), model_id)] = (stamp, index)
+    _CACHE[key] = (stamp, index)
     return index
 
 
