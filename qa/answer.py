@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,6 +55,7 @@ def answer(
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
     *,
+    sources: Iterable[str] | None = None,
     k: int | None = None,
     index: Index | Path | str | None = None,
     config: Config | None = None,
@@ -67,7 +68,7 @@ def answer(
     config = config or Config.from_env()
     text, notes = prepare_question(question, config)
     searched = _with_context(text, history)
-    passages = retrieve(searched, k or config.k, index, since=since, until=until, config=config)
+    passages = retrieve(searched, k or config.k, index, sources=sources, since=since, until=until, config=config)
     relevant = [p for p, keep in zip(passages, on_topic(np.array([p.similarity for p in passages]))) if keep]
     if not is_answered(passages, config):
         nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""

@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=["hybrid", "dense", "bm25"])
     ask.add_argument("--since", help="only articles published on or after this ISO date")
     ask.add_argument("--until", help="only articles published on or before this ISO date")
+    ask.add_argument("--source", action="append", help="only articles from this source (repeatable)")
     ask.add_argument("--json", action="store_true", help="machine-readable output")
     common(ask)
 
@@ -80,7 +81,7 @@ def _build(args: argparse.Namespace, config: Config) -> int:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from .answer import answer
 
-    result = answer(args.question, since=args.since, until=args.until, config=config.with_overrides(mode=args.mode))
+    result = answer(args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode))
     if args.json:
         print(json.dumps(answer_json(result), ensure_ascii=False, indent=2))
         return 0

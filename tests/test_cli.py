@@ -36,6 +36,9 @@ def test_build_then_ask_json_round_trips(tmp_path: Path) -> None:
     assert data["answer"].startswith("Latest update, as of 23 Feb 2022")
     assert all(p["article"]["date"] in (None, "2022-02-23") for p in data["passages"])
 
+    filtered = json.loads(_run("ask", "summit", "--index", index, "--json", "--source", "themoscowtimes.com", "--since", "2022-02-23").stdout)
+    assert filtered["passages"] and {p["article"]["id"] for p in filtered["passages"]} == {NEWER}
+
     text = _run("ask", "did the summit happen?", "--index", index)
     assert text.returncode == 0 and "Sources:" in text.stdout and "Timeline (newest first):" in text.stdout
 
