@@ -26,7 +26,7 @@ from .records import Answer, Citation, Passage, TimelineEntry
 from .retrieval import STATUS_QUESTION, on_topic, prepare_question, rank_sentences, renumber, retrieve
 from .store import Index
 
-__all__ = ["answer", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "markdown_escape", "sources_markdown"]
+__all__ = ["answer", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
 
 DECLINE = "Not found in these articles."
 
@@ -42,8 +42,20 @@ REVERSAL = re.compile(
 CONFIRMATION = re.compile(r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed)|resched\w*|went ahead|took place)\b", re.I)
 
 
+_NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)
+
+
+def reverses(sentence: str) -> bool:
+    """Whether a sentence reports a reversal; "has not been called off" does not."""
+    return any(not _NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in REVERSAL.finditer(sentence))
+
+
+def confirms(sentence: str) -> bool:
+    return any(not _NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in CONFIRMATION.finditer(sentence))
+
+
 def _changes_status(sentence: str) -> bool:
-    return bool(REVERSAL.search(sentence) or CONFIRMATION.search(sentence))
+    return reverses(sentence) or confirms(sentence)
 
 
 _SENTENCE_MARGIN = 0.1  # a superseding sentence may lead if it scores within this of the best one
@@ -143,8 +155,8 @@ def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Pas
     scores = rank_sentences(question, query, [text[s:e] for s, e in spans], config)
     best = max(scores)
     # A reversal outranks a confirmation: "called off" is newer news than "agreed in principle".
-    changes = [j for j, (s, e) in enumerate(spans) if REVERSAL.search(text[s:e])] or [
-        j for j, (s, e) in enumerate(spans) if CONFIRMATION.search(text[s:e])
+    changes = [j for j, (s, e) in enumerate(spans) if reverses(text[s:e])] or [
+        j for j, (s, e) in enumerate(spans) if confirms(text[s:e])
     ]
     if STATUS_QUESTION.search(question) and changes:
         chosen = sorted(sorted(changes, key=lambda j: -scores[j])[:2])

@@ -7,6 +7,7 @@ import pytest
 from conftest import NEWER, OLDER, write
 
 from qa import Config, answer, build_index
+from qa.answer import confirms, reverses
 
 
 def test_summit_answer_leads_with_the_newest_report(seeds: Config) -> None:
@@ -109,3 +110,19 @@ def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
     build_index(config)
     result = answer("When did the ferry strike end?", config=config)
     assert "on Tuesday after a deal on pay.” (that is, 22 Feb 2022) [1]" in result.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reversal", "confirmation"),
+    [
+        ("The United States has called off high-level meetings with Putin.", True, False),
+        ("Organisers postponed the festival until September.", True, False),
+        ("The summit has not been called off, officials said.", False, False),
+        ("The match wasn't cancelled despite the rain.", False, False),
+        ("The White House confirmed that Biden had agreed to the meeting.", False, True),
+        ("Officials never confirmed the date.", False, False),
+        ("Tickets go on sale in April.", False, False),
+    ],
+)
+def test_supersession_language(sentence: str, reversal: bool, confirmation: bool) -> None:
+    assert (reverses(sentence), confirms(sentence)) == (reversal, confirmation)
