@@ -148,8 +148,8 @@ def parse_markdown(text: str, article_id: str) -> Article:
             value = match.group(1) or _next_url(lines, i)
             url = url or value
             continue
-        if url and _BARE_URL.match(stripped) and _BARE_URL.match(stripped).group(1) == url:
-            continue
+        if url and (bare := _BARE_URL.match(stripped)) and bare.group(1) == url:
+            continue  # the URL already taken from an "Original url:" line
         kept.append(line)
     body = clean_text("\n".join(kept))
     if not body:

@@ -98,16 +98,28 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
 
 def _filter(idx: Index, sources: Iterable[str] | None, since: dt.date | None, until: dt.date | None) -> np.ndarray:
     allowed = np.ones(len(idx.chunks), dtype=bool)
+    every = np.arange(len(idx.chunks))
     if sources:
-        wanted = {s.casefold() for s in sources}
-        allowed &= np.array([s in wanted for s in idx.chunk_sources], dtype=bool)
+        allowed &= _from_sources(idx, every, sources)
     if since or until:
-        allowed &= idx.chunk_dates > 0
-    if since:
-        allowed &= idx.chunk_dates >= since.toordinal()
-    if until:
-        allowed &= idx.chunk_dates <= until.toordinal()
+        allowed &= _published_within(idx, every, since, until)
     return allowed
+
+
+def _from_sources(idx: Index, chunks: np.ndarray, sources: Iterable[str]) -> np.ndarray:
+    wanted = {s.casefold() for s in sources}
+    return np.array([idx.chunk_sources[i] in wanted for i in chunks], dtype=bool)
+
+
+def _published_within(idx: Index, chunks: np.ndarray, since: dt.date | None, until: dt.date | None) -> np.ndarray:
+    """Chunks of dated articles published in [since, until]; undated ones never match a date range."""
+    dates = idx.chunk_dates[chunks]
+    inside = dates > 0
+    if since:
+        inside &= dates >= since.toordinal()
+    if until:
+        inside &= dates <= until.toordinal()
+    return inside
 
 
 @dataclass(frozen=True)
@@ -159,16 +171,9 @@ def _rank(idx: Index, text: str, query: np.ndarray, allowed: np.ndarray, implied
 def _constraint_boost(idx: Index, candidates: np.ndarray, implied: Constraints) -> np.ndarray:
     boost = np.zeros(len(candidates), dtype=np.float32)
     if implied.sources:
-        wanted = {s.casefold() for s in implied.sources}
-        boost += _SOURCE_BOOST * np.array([idx.chunk_sources[i] in wanted for i in candidates], dtype=np.float32)
+        boost += _SOURCE_BOOST * _from_sources(idx, candidates, implied.sources)
     if implied.since or implied.until:
-        dates = idx.chunk_dates[candidates]
-        inside = dates > 0
-        if implied.since:
-            inside &= dates >= implied.since.toordinal()
-        if implied.until:
-            inside &= dates <= implied.until.toordinal()
-        boost += _DATE_BOOST * inside.astype(np.float32)
+        boost += _DATE_BOOST * _published_within(idx, candidates, implied.since, implied.until)
     return boost
 
 
@@ -237,10 +242,14 @@ def _overlaps(question: str, sentences: list[str]) -> list[float]:
     return [len(words & set(tokens)) / max(len(words), 1) for tokens in bm25_tokens(sentences)]
 
 
+def _sentence_score(vector: np.ndarray, query: np.ndarray, overlap: float) -> float:
+    """How well a sentence answers the question: cosine similarity plus a share of the question's words."""
+    return float(vector @ query) + 0.3 * overlap
+
+
 def rank_sentences(question: str, query: np.ndarray, sentences: list[str], config: Config) -> list[float]:
-    """How well each sentence answers the question: cosine similarity plus a share of the question's words."""
     vectors = load_embedder(config.model).encode(sentences)
-    return [float(v @ query) + 0.3 * o for v, o in zip(vectors, _overlaps(question, sentences))]
+    return [_sentence_score(v, query, o) for v, o in zip(vectors, _overlaps(question, sentences))]
 
 
 def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarray, config: Config) -> list[Passage]:
@@ -263,7 +272,7 @@ def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarra
     for rank, (item, (sentences, overlap, embed)) in enumerate(zip(chosen, groups), 1):
         scores = [-1.0] * len(sentences)
         for j in embed:
-            scores[j] = float(next(vectors) @ query) + 0.3 * overlap[j]
+            scores[j] = _sentence_score(next(vectors), query, overlap[j])
         chunk = idx.chunks[item.chunk]
         article = idx.article_of(chunk)
         best = chunk.sentences[int(np.argmax(scores))]
