@@ -1,47 +1,102 @@
-"""Calibrate the abstention threshold (`Config.min_score`) on measurements, not guesses.
+"""Calibrate abstention (`Config.min_score`) on measurements, not guesses.
 
-For each question of the seed set (two-article index) and of our development set
-(609-article index) it prints the abstention signal, best cosine similarity plus
-best BM25 coverage among the top k passages, and the range of each group, then
-the thresholds that separate answerable from unanswerable questions on each set.
+For every question of the development set (609-article index), the seed set (two-article
+index) and the story set, it computes the evidence the top `k` passages carry:
+
+- `cosine`: the best cosine similarity of question and passage;
+- `best`: the best share of the question's BM25 weight that one passage reaches (the signal
+  before issue 7; it punishes multi-part questions, whose parts sit in different passages);
+- `joint`: the share of the question's rare words (IDF-weighted) that the top passages hold
+  together, a word no article has counting as rarest of all (`qa.answer.evidence`).
+
+It prints the separation of answerable and unanswerable questions for each candidate signal,
+the threshold that best balances answered and declined rates on the tuning part (`dev-*`), and
+what that threshold gives on the held-aside part (`held-*`) and on the other sets.
 
     .venv/bin/python bench/calibrate.py
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
+
 import qa
+from qa.answer import evidence
 from qa.evaluation import load_questions
+from qa.retrieval import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
 SETS = [
-    ("seeds", ROOT.parent / "shared" / "eval" / "seed_questions.jsonl", ROOT / "bench" / "out" / "seeds" / "default"),
-    ("multihop dev set", ROOT / "bench" / "dev_questions.jsonl", ROOT / "bench" / "out" / "multihop" / "default"),
+    ("dev set", ROOT / "bench" / "dev_questions.jsonl", OUT / "multihop" / "default"),
+    ("seeds", ROOT.parent / "shared" / "eval" / "seed_questions.jsonl", OUT / "seeds" / "default"),
+    ("stories", ROOT / "bench" / "story_questions.jsonl", OUT / "stories" / "default"),
 ]
+SIGNALS = {
+    "cosine + best": lambda f: f["cosine"] + f["best"],
+    "cosine + joint": lambda f: f["cosine"] + f["joint"],
+    "joint": lambda f: f["joint"],
+}
+
+
+def features(name: str, questions: Path, index: Path) -> list[dict[str, float | str | bool]]:
+    config = qa.Config(index=index)
+    idx = load_index(index, config)
+    rows = []
+    for q in load_questions(questions):
+        passages = qa.retrieve(q.question, k=config.k, index=idx, config=config)
+        cosine, best, joint = evidence(q.question, passages, idx)
+        rows.append({"id": q.id, "answerable": bool(q.quotes), "cosine": cosine, "best": best, "joint": joint})
+    return rows
+
+
+def balanced(rows: list[dict], signal) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """The threshold maximising (answered rate + declined rate) / 2, and those two rates."""
+    values = sorted({signal(r) for r in rows})
+    best = (0.0, 0.0, 0.0)
+    for threshold in values:
+        answered, declined = rates(rows, signal, threshold)
+        if (answered + declined) / 2 > (best[1] + best[2]) / 2:
+            best = (threshold, answered, declined)
+    return best
+
+
+def rates(rows: list[dict], signal, threshold: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    good = [signal(r) >= threshold for r in rows if r["answerable"]]
+    bad = [signal(r) < threshold for r in rows if not r["answerable"]]
+    return float(np.mean(good)) if good else float("nan"), float(np.mean(bad)) if bad else float("nan")
 
 
 def main() -> None:
+    measured = {}
     for name, questions, index in SETS:
         if not questions.exists() or not index.exists():
-            print(f"{name}: skipped ({questions} or {index} missing; run bench/bench_build.py first)")
+            print(f"{name}: skipped ({questions} or {index} missing; run bench/run_eval.py, bench/bench_build.py and bench/stories.py first)")
             continue
-        config = qa.Config(index=index)
-        answerable, unanswerable = [], []
-        for q in load_questions(questions):
-            passages = qa.retrieve(q.question, k=config.k, config=config)
-            signal = max(p.similarity for p in passages) + max(p.keyword for p in passages)
-            (answerable if q.quotes else unanswerable).append((signal, q.question))
-        low = min(answerable)
-        high = max(unanswerable)
-        print(f"{name}: answerable ≥ {low[0]:.3f} ({low[1]!r}); unanswerable ≤ {high[0]:.3f} ({high[1]!r})")
-        wrong_declines = sum(signal < config.min_score for signal, _ in answerable)
-        wrong_answers = sum(signal >= config.min_score for signal, _ in unanswerable)
-        print(f"  answerable, lowest three: {[round(s, 3) for s, _ in sorted(answerable)[:3]]}; "
-              f"unanswerable: {[round(s, 3) for s, _ in sorted(unanswerable)]}")
-        print(f"  at min_score = {config.min_score}: {wrong_declines}/{len(answerable)} answerable declined, "
-              f"{wrong_answers}/{len(unanswerable)} unanswerable answered")
+        measured[name] = features(name, questions, index)
+    (OUT / "calibration.json").write_text(json.dumps(measured, indent=1))
+    dev = [r for r in measured.get("dev set", []) if str(r["id"]).startswith("dev")]
+    for label, signal in SIGNALS.items():
+        print(f"\n== {label} ==")
+        if dev:
+            threshold, answered, declined = balanced(dev, signal)
+            print(f"tuning part: best balanced threshold {threshold:.3f}: answered {answered:.3f}, declined {declined:.3f}")
+        for name, rows in measured.items():
+            parts = {"held": [r for r in rows if str(r["id"]).startswith("held")], "all": rows} if name == "dev set" else {"all": rows}
+            for part, subset in parts.items():
+                answerable = sorted(signal(r) for r in subset if r["answerable"])
+                unanswerable = sorted(signal(r) for r in subset if not r["answerable"])
+                line = f"  {name}/{part}: answerable min {answerable[0]:.3f} median {np.median(answerable):.3f}"
+                if unanswerable:
+                    line += f"; unanswerable median {np.median(unanswerable):.3f} max {unanswerable[-1]:.3f}"
+                if dev:
+                    answered, declined = rates(subset, signal, threshold)
+                    line += f"; at {threshold:.3f}: answered {answered:.3f}, declined {declined:.3f}"
+                print(line)
+    print(f"\nconfigured: min_score = {qa.Config().min_score} on cosine + joint")
 
 
 if __name__ == "__main__":

@@ -19,14 +19,15 @@ from urllib.parse import quote
 
 import numpy as np
 
+from .chunking import embed_text
 from .config import Config
 from .dates import format_date
-from .embedding import load_embedder
+from .query import Query
 from .records import Answer, Citation, Passage, TimelineEntry
-from .retrieval import STATUS_QUESTION, on_topic, prepare_question, rank_sentences, renumber, retrieve
-from .store import Index
+from .retrieval import load_index, make_query, on_topic, prepare_question, rank_sentences, renumber, search
+from .store import Index, bm25_tokens
 
-__all__ = ["answer", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
+__all__ = ["answer", "is_answered", "evidence", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
 
 DECLINE = "Not found in these articles."
 
@@ -72,58 +73,84 @@ def answer(
     index: Index | Path | str | None = None,
     config: Config | None = None,
 ) -> Answer:
-    """Answer `question` from the index, newest evidence first; declines when nothing is relevant.
+    """Answer `question` from the index; declines when nothing is relevant.
 
-    `history` is the chat so far (role/content messages or plain strings); a short
-    follow-up such as "and why?" is searched together with the previous question.
+    Retrieval decides the lead: for a status question the newest report of the best passage's
+    story, otherwise the best passage. The lead's other reports of the same story follow, newest
+    first, then other relevant reports; the timeline shows the whole story. `history` is the chat
+    so far (role/content messages or plain strings); a short follow-up such as "and why?" is
+    searched together with the previous question.
     """
     config = config or Config.from_env()
+    idx = load_index(index, config)
     text, notes = prepare_question(question, config)
-    searched = _with_context(text, history)
-    passages = retrieve(searched, k or config.k, index, sources=sources, since=since, until=until, config=config)
-    relevant = [p for p, keep in zip(passages, on_topic(np.array([p.similarity for p in passages]))) if keep]
-    if not is_answered(passages, config):
+    query, _ = make_query(_with_context(text, history), idx, config)
+    passages = search(query, idx, k or config.k, sources=sources, since=since, until=until, config=config)
+    if not is_answered(query.text, passages, idx, config):
         nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
         return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
 
+    first = passages[0]
+    story = {a.id for a in idx.story_of(first.article.id)}
+    relevant = on_topic(np.array([p.similarity for p in passages]))
     by_article: dict[str, Passage] = {}
-    for passage in relevant:
-        # Retrieval brought the article in; within it, the passage closest in meaning speaks for it
-        # (its chunks share one title and source, so word counts between them are mostly noise).
+    for passage, keep in zip(passages[1:], relevant[1:]):
+        if passage.article.id == first.article.id or not (keep or passage.article.id in story):
+            continue
+        # Within an article the passage closest in meaning speaks for it (its chunks share one
+        # title and source, so word counts between them are mostly noise).
         held = by_article.get(passage.article.id)
         if held is None or passage.similarity > held.similarity:
             by_article[passage.article.id] = passage
-    dated = sorted((p for p in by_article.values() if p.article.date), key=lambda p: p.article.date or dt.date.min, reverse=True)
-    undated = [p for p in by_article.values() if not p.article.date]
-    ordered = dated + undated
-    lead, lead_spans = _lead_sentence(searched, ordered[0], config)
-    cited = renumber([lead] + ordered[1:])
+    newest_first = sorted(by_article.values(), key=lambda p: (p.article.id not in story, -(p.article.date or dt.date.min).toordinal()))
+    lead, lead_spans = _lead_sentence(query, first, config)
+    cited = renumber([lead] + newest_first)
     cited_chunks = {p.chunk for p in cited}
     all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
 
-    lines = [_lead_line(cited[0], lead_spans, has_context=len(cited) > 1)]
+    lines = [_lead_line(cited[0], lead_spans, has_context=len(story) > 1)]
     if len(cited) > 1:
-        lines.append("")
-        lines.append("**Earlier and undated reports:**" if cited[0].article.date else "**Other reports:**")
+        earlier = all(p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:])
+        lines += ["", "**Earlier and undated reports:**" if lead.article.date and earlier else "**Other reports:**"]
         lines += [f"- {_dated_label(p)}: {_quote(p)} [{p.citation.number}]" for p in cited[1:]]
-    as_of = cited[0].article.date
+    number = {p.article.id: p.citation.number for p in reversed(cited)}
     timeline = tuple(
-        TimelineEntry(p.article.date, p.citation.number, p.article.label, p.article.source,
-                      n == 0 and len(cited) > 1 and bool(p.article.date) and bool(_changes_status(p.citation.quote)))
-        for n, p in enumerate(cited)
+        TimelineEntry(a.date, number.get(a.id), a.label, a.source,
+                      a.id == lead.article.id and len(story) > 1 and bool(a.date) and any(
+                          _changes_status(lead.article.text[s:e]) for s, e in lead_spans))
+        for a in sorted(idx.story_of(first.article.id), key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
     )
-    return Answer(question, "\n".join(lines), True, tuple(all_passages), as_of, timeline, tuple(notes))
+    return Answer(question, "\n".join(lines), True, tuple(all_passages), lead.article.date, timeline, tuple(notes))
 
 
-def is_answered(passages: Sequence[Passage], config: Config) -> bool:
-    """Whether the passages carry enough evidence to answer; below `min_score` we decline.
+def evidence(question: str, passages: Sequence[Passage], idx: Index) -> tuple[float, float, float]:
+    """What the passages show of the question: best cosine, best single coverage, joint coverage.
 
-    The signal is the best cosine similarity plus the best BM25 coverage among the passages
-    (`bench/calibrate.py` measures both on answerable and unanswerable questions).
+    Joint coverage is the share of the question's words, weighted by rarity, that the passages
+    hold together. Unlike the best single passage's coverage it does not punish a multi-part
+    question whose parts sit in different reports, and a rare word that no article has at all
+    ("Kenya" in a question about the Olympics) weighs most.
     """
     if not passages:
-        return False
-    return max(p.similarity for p in passages) + max(p.keyword for p in passages) >= config.min_score
+        return 0.0, 0.0, 0.0
+    words = sorted(set(bm25_tokens([question])[0]))
+    joint = 0.0
+    if words:
+        weight = idx.rarity(words)
+        held: set[str] = set().union(*bm25_tokens([embed_text(p.article, p.chunk) for p in passages]))
+        joint = float(sum(w for word, w in zip(words, weight) if word in held) / weight.sum())
+    return max(p.similarity for p in passages), max(p.keyword for p in passages), joint
+
+
+def is_answered(question: str, passages: Sequence[Passage], idx: Index, config: Config) -> bool:
+    """Whether the passages carry enough evidence to answer; below `min_score` we decline.
+
+    The signal is the best cosine similarity plus the joint coverage of the question's rare words
+    by the passages (`evidence`); `bench/calibrate.py` measures it on answerable and unanswerable
+    questions.
+    """
+    cosine, _, joint = evidence(question, passages, idx)
+    return bool(passages) and cosine + joint >= config.min_score
 
 
 def _with_context(question: str, history: Sequence[Any] | None) -> str:
@@ -142,7 +169,7 @@ def _with_context(question: str, history: Sequence[Any] | None) -> str:
     return question
 
 
-def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
+def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
     """The lead passage, citing the sentence that changes the story, and the sentences to quote.
 
     For a status question ("did the summit happen?") the report's status-change sentences are
@@ -151,14 +178,13 @@ def _lead_sentence(question: str, passage: Passage, config: Config) -> tuple[Pas
     """
     text = passage.article.text
     spans = [(s.start, s.end) for s in passage.chunk.sentences]
-    query = load_embedder(config.model).encode([question])[0]
-    scores = rank_sentences(question, query, [text[s:e] for s, e in spans], config)
+    scores = rank_sentences(query.text, query.vector, [text[s:e] for s, e in spans], config)
     best = max(scores)
     # A reversal outranks a confirmation: "called off" is newer news than "agreed in principle".
     changes = [j for j, (s, e) in enumerate(spans) if reverses(text[s:e])] or [
         j for j, (s, e) in enumerate(spans) if confirms(text[s:e])
     ]
-    if STATUS_QUESTION.search(question) and changes:
+    if query.status and changes:
         chosen = sorted(sorted(changes, key=lambda j: -scores[j])[:2])
     else:
         near = [j for j in changes if scores[j] >= best - _SENTENCE_MARGIN]

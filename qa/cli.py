@@ -95,10 +95,11 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
             meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated") if x)
             print(f"  [{c.number}] {c.title} ({meta}){' ' + c.url if c.url else ''}\n      “{c.quote}”")
     if result.timeline:
-        print("\nTimeline (newest first):")
+        print("\nThe story so far (newest first):")
         for entry in result.timeline:
             flag = "  ← latest update" if entry.superseding else ""
-            print(f"  {entry.date.isoformat() if entry.date else 'undated   '}  [{entry.number}] {entry.title}{flag}")
+            cited = f"[{entry.number}]" if entry.number else "   "
+            print(f"  {entry.date.isoformat() if entry.date else 'undated   '}  {cited} {entry.title}{flag}")
     return 0
 
 

@@ -53,6 +53,20 @@ class Config:
     max_article_bytes: int = 10_000_000
     #: Questions longer than this are cut (with a note) before embedding and BM25.
     max_question_chars: int = 2_000
+    #: A question is a status question ("did X happen?", "is X still on?": the newest report of its
+    #: story leads) when it is closer in meaning to the status examples of `qa/query.py` than to
+    #: the others by more than this (mean cosine of the 3 nearest of each kind).
+    status_margin: float = 0.0
+    #: Story linking (`qa/stories.py`), measured on bench/stories/ and the shared corpus
+    #: (bench/README.md): two reports are linked when (shared rare names / story_names) +
+    #: (lead cosine − story_similarity), divided by (1 + days apart / story_days), reaches 1.
+    #: Reports of one event shared 3–8 rare names; distractors on the same topic 0–2.
+    story_names: float = 2.2
+    story_similarity: float = 0.5
+    story_days: int = 365
+    #: Name rarity is judged against at least this many articles, so that in a folder of two
+    #: articles not every name counts as rare.
+    story_min_corpus: int = 50
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -89,6 +103,11 @@ _TYPES: dict[str, type] = {
     "max_per_article": int,
     "max_article_bytes": int,
     "max_question_chars": int,
+    "status_margin": float,
+    "story_names": float,
+    "story_similarity": float,
+    "story_days": int,
+    "story_min_corpus": int,
     "host": str,
     "port": int,
 }

@@ -95,8 +95,10 @@ class Passage:
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """One report of the lead's story; `number` is its citation number when the answer cites it."""
+
     date: dt.date | None
-    number: int
+    number: int | None
     title: str
     source: str | None
     superseding: bool = False  #: the cited sentence reverses or updates earlier reports

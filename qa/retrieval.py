@@ -3,10 +3,14 @@
 Ranking, in order:
 1. Relevance. Hybrid by default: BM25 (names, numbers, outlets) fused with dense
    cosine similarity (paraphrase), each normalised by its best score for the query.
-2. Constraints. Sources and dates named in the question boost matching chunks;
-   explicit `sources=`, `since=`, `until=` filter them.
-3. Time. For a status question ("did the summit happen?") the newest dated on-topic
-   report leads: in news the newest report decides. Undated ones never lead by accident.
+2. Constraints. Outlets and dates named in the question: a date bound to a report
+   ("published on …") filters, falling back to a boost when nothing matches; other
+   dates boost. When two or more outlets are named, their best passages take turns at
+   the top, so each outlet is heard. Explicit `sources=`, `since=`, `until=` filter.
+3. Time. For a status question ("did the summit happen?", "did X sign with Y?",
+   recognised by meaning) the story of the best passage is brought in whole, and its
+   newest dated report leads even when it shares no word with the question; its
+   earlier reports follow, newest first. Reports of other stories never lead by being new.
 4. Spread. At most `max_per_article` passages per article, and near-duplicate
    (syndicated) passages are dropped, so multi-source questions see several sources.
 """
@@ -18,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import faiss
@@ -25,13 +30,13 @@ import numpy as np
 
 from .config import Config, Mode
 from .embedding import load_embedder
-from .query import Constraints, parse_constraints
+from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, parse_constraints, status_margin
 from .records import Citation, Passage
 from .store import Index, bm25_tokens, open_index
 
-__all__ = ["retrieve", "load_index", "prepare_question", "rank_sentences", "renumber", "on_topic", "STATUS_QUESTION"]
+__all__ = ["retrieve", "search", "make_query", "load_index", "prepare_question", "rank_sentences", "renumber", "on_topic"]
 
-_POOL = 200  # candidates taken from each side before fusion
+_POOL = 200  # candidates taken from each side (and from each named outlet) before fusion
 _SOURCE_BOOST = 0.25  # named outlets are strong evidence of intent ("as reported by The Verge")
 _DATE_BOOST = 0.15
 #: A passage is on topic when its cosine similarity is at least this share of the best one's.
@@ -61,6 +66,21 @@ def prepare_question(question: str, config: Config) -> tuple[str, list[str]]:
     return text, notes
 
 
+@lru_cache(maxsize=4)
+def _status_examples(model: str) -> tuple[np.ndarray, np.ndarray]:
+    """The example status and other questions, encoded once per model."""
+    embedder = load_embedder(model)
+    return embedder.encode(list(STATUS_EXAMPLES)), embedder.encode(list(OTHER_EXAMPLES))
+
+
+def make_query(question: str, idx: Index, config: Config) -> tuple[Query, list[str]]:
+    """The question encoded and read once: vector, named outlets and dates, and whether it asks how things stand."""
+    text, notes = prepare_question(question, config)
+    vector = load_embedder(config.model).encode([text])[0]
+    status = status_margin(vector, *_status_examples(config.model)) > config.status_margin
+    return Query(text, vector, parse_constraints(text, idx.sources), status), notes
+
+
 def retrieve(
     question: str,
     k: int = 5,
@@ -79,15 +99,19 @@ def retrieve(
     undated articles are excluded once a date filter is given.
     """
     config = config or Config.from_env()
-    text, _ = prepare_question(question, config)
     idx = load_index(index, config)
-    since_date, until_date = _as_date(since), _as_date(until)
-    allowed = _filter(idx, sources, since_date, until_date)
-    implied = parse_constraints(text, {a.source for a in idx.articles.values() if a.source})
-    query = load_embedder(config.model).encode([text])[0]
-    ranked = _rank(idx, text, query, allowed, implied, mode or config.mode, config)
+    query, _ = make_query(question, idx, config)
+    return search(query, idx, k, mode=mode, sources=sources, since=since, until=until, config=config)
+
+
+def search(query: Query, idx: Index, k: int, *, mode: Mode | None = None, sources: Iterable[str] | None = None,
+           since: dt.date | str | None = None, until: dt.date | str | None = None,
+           config: Config) -> list[Passage]:
+    """`retrieve` for a question already made into a `Query`."""
+    allowed = _filter(idx, sources, _as_date(since), _as_date(until))
+    ranked = _rank(idx, query, allowed, mode or config.mode, config)
     chosen = _spread(idx, ranked, k, config.max_per_article)
-    return _passages(idx, chosen, text, query, config)
+    return _passages(idx, chosen, query, config)
 
 
 def _as_date(value: dt.date | str | None) -> dt.date | None:
@@ -98,17 +122,17 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
 
 def _filter(idx: Index, sources: Iterable[str] | None, since: dt.date | None, until: dt.date | None) -> np.ndarray:
     allowed = np.ones(len(idx.chunks), dtype=bool)
-    every = np.arange(len(idx.chunks))
     if sources:
-        allowed &= _from_sources(idx, every, sources)
+        allowed &= _from_sources(idx, sources)
     if since or until:
-        allowed &= _published_within(idx, every, since, until)
+        allowed &= _published_within(idx, np.arange(len(idx.chunks)), since, until)
     return allowed
 
 
-def _from_sources(idx: Index, chunks: np.ndarray, sources: Iterable[str]) -> np.ndarray:
+def _from_sources(idx: Index, sources: Iterable[str], chunks: np.ndarray | None = None) -> np.ndarray:
     wanted = {s.casefold() for s in sources}
-    return np.array([idx.chunk_sources[i] in wanted for i in chunks], dtype=bool)
+    everyone = idx.chunk_sources if chunks is None else [idx.chunk_sources[i] for i in chunks]
+    return np.array([source in wanted for source in everyone], dtype=bool)
 
 
 def _published_within(idx: Index, chunks: np.ndarray, since: dt.date | None, until: dt.date | None) -> np.ndarray:
@@ -125,21 +149,32 @@ def _published_within(idx: Index, chunks: np.ndarray, since: dt.date | None, unt
 @dataclass(frozen=True)
 class _Scored:
     chunk: int
-    score: float  #: fused, boosted, recency-adjusted: what ranks
+    score: float  #: fused, boosted, story-ordered: what ranks
     similarity: float  #: cosine of question and chunk
     keyword: float  #: BM25 coverage: the chunk's score over what the question's words could reach
 
 
-def _rank(idx: Index, text: str, query: np.ndarray, allowed: np.ndarray, implied: Constraints,
-          mode: Mode, config: Config) -> list[_Scored]:
+@dataclass(frozen=True)
+class _Scores:
+    """Scores of candidate chunks, array for array."""
+
+    chunks: np.ndarray
+    score: np.ndarray
+    similarity: np.ndarray
+    coverage: np.ndarray
+
+
+def _rank(idx: Index, query: Query, allowed: np.ndarray, mode: Mode, config: Config) -> list[_Scored]:
     """Every candidate chunk, best first."""
+    implied = query.constraints
+    if implied.published and (implied.since or implied.until):
+        # A date bound to a report filters, unless it would leave nothing (then it only boosts).
+        published = allowed & _published_within(idx, np.arange(len(idx.chunks)), implied.since, implied.until)
+        allowed = published if published.any() else allowed
     ids = np.flatnonzero(allowed)
     if ids.size == 0:
         return []
-    pool = min(_POOL, ids.size)
-    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
-    _, dense_ids = idx.vectors.search(query[None, :], pool, params=params)
-    tokens = [t for t in bm25_tokens([text])[0] if t in idx.bm25.vocab_dict]
+    tokens = [t for t in bm25_tokens([query.text])[0] if t in idx.bm25.vocab_dict]
     bm25 = np.zeros(len(idx.chunks), dtype=np.float32)
     if tokens:
         bm25 = np.asarray(idx.bm25.get_scores(tokens), dtype=np.float32)
@@ -147,9 +182,34 @@ def _rank(idx: Index, text: str, query: np.ndarray, allowed: np.ndarray, implied
     # The best score each question word reaches anywhere: a chunk's share of their sum says how much
     # of the question it covers, comparable across questions (the abstention signal uses it).
     reachable = sum(float(idx.bm25.get_scores([t]).max()) for t in set(tokens))
-    keyword_ids = ids[np.argsort(-bm25[ids])[:pool]]
-    candidates = np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids[bm25[keyword_ids] > 0]]))
-    similarity = idx.vectors.reconstruct_batch(candidates) @ query
+    pools = [_candidates(idx, query.vector, bm25, ids)]
+    outlets = implied.sources if len(implied.sources) >= 2 else ()
+    for source in outlets:  # each named outlet's own best passages, however the others score
+        pools.append(_candidates(idx, query.vector, bm25, ids[_from_sources(idx, [source], ids)]))
+    candidates = np.unique(np.concatenate(pools))
+    scores = _score(idx, query, candidates, bm25, reachable, mode, config)
+    if query.status:
+        scores = _story_first(idx, query, scores, allowed, bm25, reachable, mode, config)
+    order = np.argsort(-scores.score, kind="stable")
+    ranked = [_Scored(int(scores.chunks[j]), float(scores.score[j]), float(scores.similarity[j]), float(scores.coverage[j]))
+              for j in order]
+    return _take_turns(idx, ranked, outlets) if outlets else ranked
+
+
+def _candidates(idx: Index, vector: np.ndarray, bm25: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The best `_POOL` chunks among `ids` by meaning, and the best `_POOL` by keywords."""
+    if ids.size == 0:
+        return ids
+    pool = min(_POOL, ids.size)
+    params = None if ids.size == len(idx.chunks) else faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
+    _, dense_ids = idx.vectors.search(vector[None, :], pool, params=params)
+    keyword_ids = ids[np.argsort(-bm25[ids], kind="stable")[:pool]]
+    return np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids[bm25[keyword_ids] > 0]]).astype(np.int64)
+
+
+def _score(idx: Index, query: Query, candidates: np.ndarray, bm25: np.ndarray, reachable: float,
+           mode: Mode, config: Config) -> _Scores:
+    similarity = idx.vectors.reconstruct_batch(candidates) @ query.vector
     coverage = bm25[candidates] / max(reachable, 1e-6)
     # For ranking, each side is normalised by its best candidate (measured on bench/dev_questions.jsonl:
     # better than normalising BM25 by `reachable`, and than raw cosine).
@@ -161,59 +221,65 @@ def _rank(idx: Index, text: str, query: np.ndarray, allowed: np.ndarray, implied
         score = keyword + 1e-3 * dense  # dense only breaks ties
     else:
         score = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
-    score = score + _constraint_boost(idx, candidates, implied)
-    if STATUS_QUESTION.search(text):
-        score = score + _recency_bonus(idx, candidates, score, similarity)
-    order = np.argsort(-score)
-    return [_Scored(int(candidates[j]), float(score[j]), float(similarity[j]), float(coverage[j])) for j in order]
+    return _Scores(candidates, score + _constraint_boost(idx, candidates, query), similarity, coverage)
 
 
-def _constraint_boost(idx: Index, candidates: np.ndarray, implied: Constraints) -> np.ndarray:
+def _constraint_boost(idx: Index, candidates: np.ndarray, query: Query) -> np.ndarray:
+    implied = query.constraints
     boost = np.zeros(len(candidates), dtype=np.float32)
     if implied.sources:
-        boost += _SOURCE_BOOST * _from_sources(idx, candidates, implied.sources)
+        boost += _SOURCE_BOOST * _from_sources(idx, implied.sources, candidates)
     if implied.since or implied.until:
         boost += _DATE_BOOST * _published_within(idx, candidates, implied.since, implied.until)
     return boost
 
 
-#: Questions about how things stand ("did the summit happen?", "is the merger still on?"):
-#: for these the newest on-topic dated report leads.
-STATUS_QUESTION = re.compile(
-    r"\b(happen(?:ed|ing)?|take place|taking place|took place|go(?:ne|ing)? ahead|went ahead|still|latest|"
-    r"current(?:ly)?|right now|as of now|status|any update|called off|cancel+ed|postponed|delayed|on track|"
-    r"go forward|what happened|outcome|final(?:ly)?|end(?:ed)? up)\b",
-    re.IGNORECASE,
-)
+def _story_first(idx: Index, query: Query, scores: _Scores, allowed: np.ndarray, bm25: np.ndarray,
+                 reachable: float, mode: Mode, config: Config) -> _Scores:
+    """For a status question: the best passage's story, brought in whole, newest dated report first.
+
+    The newest report of a story often shares no word with the question ("the Kestrel mission is
+    postponed" for "will the Aurora-2 launch on March 15?"), so its chunks are added to the
+    candidates. The story's passages then go first, newest report first (by relevance within a
+    report); undated ones count as older than any dated one, so they never lead as the newest by
+    accident. Reports of other stories follow by relevance and never lead for being new.
+    """
+    anchor = int(scores.chunks[int(np.argmax(scores.score))])
+    story = idx.chunk_stories[anchor]
+    members = idx.story_articles[idx.stories[idx.chunks[anchor].article_id].story]
+    present = set(scores.chunks.tolist())
+    missing = [i for a in members for i in idx.article_chunks[a] if allowed[i] and i not in present]
+    if missing:
+        scores = _score(idx, query, np.concatenate([scores.chunks, np.array(missing, dtype=np.int64)]),
+                        bm25, reachable, mode, config)
+    band = idx.chunk_stories[scores.chunks] == story
+    dates = idx.chunk_dates[scores.chunks]
+    days = sorted({int(d) for d in dates[band]})  # 0 stands for undated
+    if len(days) < 2:
+        return scores
+    # The story's reports go first, strictly newest first: a step per day larger than any score gap.
+    step = float(scores.score.max() - scores.score.min()) + 1.0
+    rank = {day: n for n, day in enumerate(days)}  # oldest (or undated) 0 … newest len(days) - 1
+    bonus = np.array([step * (1 + rank[int(d)]) if inside else 0.0 for d, inside in zip(dates, band)], dtype=np.float32)
+    return dataclasses.replace(scores, score=scores.score + bonus)
+
+
+def _take_turns(idx: Index, ranked: list[_Scored], outlets: tuple[str, ...]) -> list[_Scored]:
+    """The named outlets' passages take turns at the top, best outlet first; then everything else."""
+    queues = {s.casefold(): [r for r in ranked if idx.chunk_sources[r.chunk] == s.casefold()] for s in outlets}
+    order = sorted((q for q in queues.values() if q), key=lambda q: -q[0].score)
+    merged: list[_Scored] = []
+    for turn in range(max((len(q) for q in order), default=0)):
+        merged += [queue[turn] for queue in order if turn < len(queue)]
+    named = set(queues)
+    return merged + [r for r in ranked if idx.chunk_sources[r.chunk] not in named]
 
 
 def on_topic(similarity: np.ndarray) -> np.ndarray:
-    """Which passages bear on the question: close in meaning to it, relative to the closest.
-
-    Meaning rather than words: a newer report of the same event often uses other words
-    ("postponed until September" against "will take place on June 14").
-    """
+    """Which passages bear on the question: close in meaning to it, relative to the closest."""
+    if similarity.size == 0:
+        return similarity.astype(bool)
     return similarity >= ON_TOPIC * float(similarity.max())
-
-
-def _recency_bonus(idx: Index, candidates: np.ndarray, score: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    """For a status question: among on-topic passages, newer dated reports move up, the newest to the top.
-
-    Undated passages count as older than any dated one, so they never lead as the newest by
-    accident. Applied to every question this cost MRR on the development set (most questions
-    ask for a fact, not for the latest state), so it is kept to status questions.
-    """
-    bonus = np.zeros(len(candidates), dtype=np.float32)
-    best = float(score.max())
-    band = on_topic(similarity)
-    dates = idx.chunk_dates[candidates]
-    days = sorted({int(d) for d in dates[band]})  # 0 stands for undated
-    if len(days) < 2:
-        return bonus
-    position = {day: n / (len(days) - 1) for n, day in enumerate(days)}  # oldest (or undated) 0 … newest 1
-    for j in np.flatnonzero(band):
-        bonus[j] = best * position[int(dates[j])]
-    return bonus
 
 
 def _spread(idx: Index, ranked: list[_Scored], k: int, per_article: int) -> list[_Scored]:
@@ -252,7 +318,7 @@ def rank_sentences(question: str, query: np.ndarray, sentences: list[str], confi
     return [_sentence_score(v, query, o) for v, o in zip(vectors, _overlaps(question, sentences))]
 
 
-def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarray, config: Config) -> list[Passage]:
+def _passages(idx: Index, chosen: list[_Scored], query: Query, config: Config) -> list[Passage]:
     """Passages with citations: each cites its sentence that best answers the question.
 
     Embedding sentences is nearly all of a query's time, so only the few sentences of each passage
@@ -263,7 +329,7 @@ def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarra
         chunk = idx.chunks[item.chunk]
         text = idx.article_of(chunk).text
         sentences = [text[s.start : s.end] for s in chunk.sentences]
-        overlap = _overlaps(question, sentences)
+        overlap = _overlaps(query.text, sentences)
         embed = sorted(range(len(sentences)), key=lambda j: -overlap[j])[:_SENTENCES_EMBEDDED]
         groups.append((sentences, overlap, embed))
     batch = [sentences[j] for sentences, _, embed in groups for j in embed]
@@ -272,7 +338,7 @@ def _passages(idx: Index, chosen: list[_Scored], question: str, query: np.ndarra
     for rank, (item, (sentences, overlap, embed)) in enumerate(zip(chosen, groups), 1):
         scores = [-1.0] * len(sentences)
         for j in embed:
-            scores[j] = _sentence_score(next(vectors), query, overlap[j])
+            scores[j] = _sentence_score(next(vectors), query.vector, overlap[j])
         chunk = idx.chunks[item.chunk]
         article = idx.article_of(chunk)
         best = chunk.sentences[int(np.argmax(scores))]

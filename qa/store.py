@@ -9,6 +9,7 @@ per component, and the manifest's format version guards both.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -31,10 +32,11 @@ from .embedding import Embedder, load_embedder
 from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from .ingest import load_articles
 from .records import Article, Chunk, IngestWarning, Sentence
+from .stories import StoryMember, assign_stories
 
 __all__ = ["Index", "BuildReport", "build_index", "open_index", "bm25_tokens", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  #: 2: stories.jsonl
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -53,6 +55,7 @@ class Index:
     chunks: list[Chunk]
     vectors: faiss.Index
     bm25: bm25s.BM25
+    stories: dict[str, StoryMember]  #: by article id
 
     def __post_init__(self) -> None:
         # Per-chunk columns for filters: publication date as an ordinal (0 = undated) and source.
@@ -60,6 +63,29 @@ class Index:
             [d.toordinal() if (d := self.articles[c.article_id].date) else 0 for c in self.chunks], dtype=np.int64
         )
         self.chunk_sources = [(self.articles[c.article_id].source or "").casefold() for c in self.chunks]
+        self.sources = sorted({a.source for a in self.articles.values() if a.source})
+        # Stories: each story's articles, and each chunk's story as a small integer for array tests.
+        self.story_articles: dict[str, list[str]] = {}
+        for member in self.stories.values():
+            self.story_articles.setdefault(member.story, []).append(member.article_id)
+        codes = {story: n for n, story in enumerate(self.story_articles)}
+        self.chunk_stories = np.array([codes[self.stories[c.article_id].story] for c in self.chunks], dtype=np.int64)
+        self.article_chunks: dict[str, list[int]] = {}
+        for i, chunk in enumerate(self.chunks):
+            self.article_chunks.setdefault(chunk.article_id, []).append(i)
+
+    def rarity(self, tokens: list[str]) -> np.ndarray:
+        """Inverse document frequency of BM25 tokens over chunks; a token no chunk has is rarest of all."""
+        indptr = self.bm25.scores["indptr"]
+        frequency = np.array([
+            max(int(indptr[i + 1] - indptr[i]), 1) if (i := self.bm25.vocab_dict.get(t)) is not None else 1 for t in tokens
+        ], dtype=np.float64)
+        return np.log(1.0 + len(self.chunks) / frequency)
+
+    def story_of(self, article_id: str) -> list[Article]:
+        """The articles of the story that `article_id` belongs to, oldest first (undated last)."""
+        members = self.story_articles[self.stories[article_id].story]
+        return sorted((self.articles[a] for a in members), key=lambda a: (a.date or dt.date.max, a.id))
 
     @property
     def model_id(self) -> str:
@@ -94,7 +120,7 @@ class BuildReport:
 
 
 def _save(folder: Path, manifest: dict[str, Any], articles: list[Article], chunks: list[Chunk],
-          vectors: np.ndarray, bm25_texts: list[str]) -> None:
+          vectors: np.ndarray, bm25_texts: list[str], stories: list[StoryMember]) -> None:
     folder.mkdir(parents=True)
     # Articles: metadata and cleaned text, one JSON object a line.
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as out:
@@ -116,6 +142,14 @@ def _save(folder: Path, manifest: dict[str, Any], articles: list[Article], chunk
     bm25 = bm25s.BM25()
     bm25.index(bm25_tokens(bm25_texts), show_progress=False)
     bm25.save(str(folder / "bm25"), show_progress=False)
+    # Stories: each article's story and the names it was linked by, with the article's hash so that
+    # the next build keeps the story of an unchanged article and links only new ones.
+    hashes = {a.id: article_hash(a) for a in articles}
+    with open(folder / "stories.jsonl", "w", encoding="utf-8") as out:
+        for member in stories:
+            record = {"article_id": member.article_id, "story": member.story, "names": sorted(member.names),
+                      "hash": hashes[member.article_id]}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     # Manifest last: a folder without one is an unfinished build.
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
@@ -141,6 +175,8 @@ def _load(folder: Path) -> Index:
         vectors = faiss.read_index(str(folder / "vectors.faiss"))
         # BM25.
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+        # Stories.
+        stories = {m.article_id: m for m in _read_stories(folder, articles)}
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise CorruptIndexError(f"index at {folder} is damaged ({type(error).__name__}: {error}); rebuild it with `qa build`") from error
     problems = []
@@ -150,9 +186,26 @@ def _load(folder: Path) -> Index:
         problems.append(f"vector dimension {vectors.d}, manifest says {manifest.get('dimension')}")
     if any(c.article_id not in articles for c in chunks):
         problems.append("chunks refer to missing articles")
+    if stories.keys() != articles.keys():
+        problems.append("stories and articles differ")
     if problems:
         raise CorruptIndexError(f"index at {folder} is inconsistent ({'; '.join(problems)}); rebuild it with `qa build`")
-    return Index(folder, manifest, articles, chunks, vectors, bm25)
+    return Index(folder, manifest, articles, chunks, vectors, bm25, stories)
+
+
+def _read_stories(folder: Path, articles: dict[str, Article]) -> list[StoryMember]:
+    members = []
+    for line in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        article = articles.get(record["article_id"])
+        members.append(StoryMember(record["article_id"], article.date if article else None,
+                                   frozenset(record["names"]), record["story"]))
+    return members
+
+
+def article_hash(article: Article) -> str:
+    """Identity of an article's content and metadata: what story linking saw."""
+    return hashlib.sha1(json.dumps(asdict(article) | {"date": str(article.date)}, sort_keys=True).encode()).hexdigest()
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -215,7 +268,9 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
     chunks = [chunk for article in articles for chunk in chunker.chunk(article)]
     by_id = {a.id: a for a in articles}
     texts = [embed_text(by_id[c.article_id], c) for c in chunks]
-    vectors, embedded = _embed(embedder, chunks, texts, _previous_vectors(config.index, embedder), progress)
+    previous = _Previous.read(config.index, embedder.model_id)
+    vectors, embedded = _embed(embedder, chunks, texts, previous.vectors, progress)
+    stories = _link_stories(articles, chunks, vectors, previous, config)
     manifest = {
         "format": "qa-index",
         "format_version": FORMAT_VERSION,
@@ -232,7 +287,7 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
     staging = target.parent / f".{target.name}.building-{stamp}"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _save(staging, manifest, articles, chunks, vectors, texts)
+        _save(staging, manifest, articles, chunks, vectors, texts, stories)
         final = target.parent / f"{target.name}.{stamp}"
         staging.rename(final)
     except Exception as error:
@@ -242,14 +297,64 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
     return BuildReport(target, len(articles), len(chunks), embedded, time.perf_counter() - started, tuple(warnings))
 
 
-def _previous_vectors(path: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the current index by content hash, so a rebuild embeds only what changed."""
-    try:
-        old = open_index(path, model_id=embedder.model_id)
-    except Exception:  # no index yet, or one we cannot reuse: embed everything
-        return {}
-    stored = old.vectors.reconstruct_n(0, old.vectors.ntotal)
-    return {chunk.content_hash: stored[i] for i, chunk in enumerate(old.chunks)}
+@dataclass
+class _Previous:
+    """What the current index lets a build reuse: vectors by content hash, stories by article hash.
+
+    Read straight from the files, whatever the format version, so that an upgrade re-embeds
+    nothing; only vectors of the same model are reused.
+    """
+
+    vectors: dict[str, np.ndarray]
+    stories: dict[str, tuple[str, StoryMember]]  #: article id → (article hash, member)
+
+    @classmethod
+    def read(cls, path: Path, model_id: str) -> _Previous:
+        try:
+            folder = Path(path).resolve()
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("model") != model_id:
+                return cls({}, {})
+            hashes = [json.loads(line)["content_hash"] for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+            flat = faiss.read_index(str(folder / "vectors.faiss"))
+            stored = flat.reconstruct_n(0, flat.ntotal)
+            vectors = dict(zip(hashes, stored))
+        except Exception:  # no index yet, or one we cannot read: embed everything
+            return cls({}, {})
+        stories: dict[str, tuple[str, StoryMember]] = {}
+        try:
+            for line in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines():
+                r = json.loads(line)
+                stories[r["article_id"]] = (r["hash"], StoryMember(r["article_id"], None, frozenset(r["names"]), r["story"]))
+        except Exception:  # an index from before stories: link every article anew
+            stories = {}
+        return cls(vectors, stories)
+
+
+def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndarray, previous: _Previous,
+                  config: Config) -> list[StoryMember]:
+    """Stories of unchanged articles are kept; new and changed articles are linked to them."""
+    lead: dict[str, int] = {}
+    for i, chunk in enumerate(chunks):
+        lead.setdefault(chunk.article_id, i)  # the first chunk: title, source, date and lead
+    known: list[StoryMember] = []
+    fresh: list[Article] = []
+    for article in articles:
+        kept = previous.stories.get(article.id)
+        if kept and kept[0] == article_hash(article):
+            known.append(dataclasses.replace(kept[1], date=article.date))
+        else:
+            fresh.append(article)
+    def leads(ids: list[str]) -> np.ndarray:  # an article without chunks links by its names alone
+        rows = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
+        for n, article_id in enumerate(ids):
+            if article_id in lead:
+                rows[n] = vectors[lead[article_id]]
+        return rows
+
+    known_vectors, fresh_vectors = leads([m.article_id for m in known]), leads([a.id for a in fresh])
+    linked = {m.article_id: m for m in known + assign_stories(fresh, fresh_vectors, config, known, known_vectors)}
+    return [linked[a.id] for a in articles]
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], texts: list[str], known: dict[str, np.ndarray],
@@ -267,7 +372,7 @@ def _embed(embedder: Embedder, chunks: list[Chunk], texts: list[str], known: dic
 def _fingerprint(articles: list[Article]) -> str:
     digest = hashlib.sha256()
     for article in sorted(articles, key=lambda a: a.id):
-        digest.update(json.dumps(asdict(article) | {"date": str(article.date)}, sort_keys=True).encode())
+        digest.update(article_hash(article).encode())
     return digest.hexdigest()[:16]
 
 

@@ -42,7 +42,8 @@ def render(result: Answer) -> str:
         for entry in result.timeline:
             date = entry.date.isoformat() if entry.date else "undated"
             flag = "latest update" if entry.superseding else ""
-            rows.append(f"| {date} | [{entry.number}] {markdown_escape(entry.title)} | {flag} |")
+            cited = f"[{entry.number}] " if entry.number else ""
+            rows.append(f"| {date} | {cited}{markdown_escape(entry.title)} | {flag} |")
         parts.append("**Timeline** (newest first)\n\n" + "\n".join(rows))
     return "\n\n".join(parts)
 

@@ -1,0 +1,141 @@
+"""Stories: a newer report in other words leads; reports of other events never do.
+
+The articles are `bench/stories/`: 13 dated stories of 2–3 reports in several domains (a jazz
+festival, a dairy takeover, a fraud trial, a football transfer, a rocket launch, a summit, a
+strike, a phone, a mayor, a marathon, a drug approval, a chief executive, a concert), and four
+later distractors on another festival, transfer, launch and summit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa import Config, answer, build_index, retrieve
+from qa.retrieval import load_index, make_query
+
+STORIES = Path(__file__).resolve().parents[1] / "bench" / "stories"
+
+
+@pytest.fixture(scope="session")
+def stories(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    config = Config(articles=STORIES, index=tmp_path_factory.mktemp("stories") / "default")
+    build_index(config)
+    return config
+
+
+def test_stories_are_linked_by_event_not_by_topic(stories: Config) -> None:
+    idx = load_index(stories.index, stories)
+    # Files of one story share their "sNN" prefix; each distractor "dNN" stands alone.
+    expected: dict[str, set[str]] = {}
+    for article_id in idx.articles:
+        expected.setdefault(article_id[:3] if article_id.startswith("s") else article_id, set()).add(article_id)
+    found = {frozenset(members) for members in idx.story_articles.values()}
+    assert found == {frozenset(group) for group in expected.values()}
+
+
+@pytest.mark.parametrize(
+    ("question", "newest", "older"),
+    [
+        # The newer report names neither the festival, nor the opening, nor the date.
+        ("Will the Riverside Jazz Festival open on July 4?", "s01b-harbor-park-storm.md", ["s01a-festival-announced.md"]),
+        # Nor the buyer, nor the dairy, nor "acquisition".
+        ("Will Brightwater's acquisition of Calloway Dairy close in the second quarter?", "s02b-regulator-blocks.md", ["s02a-dairy-deal.md"]),
+        # Three reports; the newest names neither the company nor Raman.
+        ("Is Priya Raman still the CEO of Kiteworks Cloud?", "s12c-board-ousts.md", ["s12b-job-cuts.md", "s12a-raman-named.md"]),
+    ],
+)
+def test_newest_report_in_other_words_leads(stories: Config, question: str, newest: str, older: list[str]) -> None:
+    result = answer(question, config=stories)
+    assert result.answered
+    lead = result.passages[0]
+    assert lead.article.id == newest and result.as_of == lead.article.date
+    assert result.text.startswith(("**Latest update, as of", "**As of")) and "[1]" in result.text.split("\n")[0]
+    # The earlier reports follow as dated context, newest first, and are cited.
+    context = [p.article.id for p in result.passages[1 : 1 + len(older)]]
+    assert context == older
+    for article_id in older:
+        date = next(p.article.date for p in result.passages if p.article.id == article_id)
+        assert date is not None and date.strftime("%-d %b %Y") in result.text
+    # The timeline is the whole story, newest first, every report cited.
+    assert [e.title for e in result.timeline] == [p.article.label for p in result.passages[: 1 + len(older)]]
+    assert all(e.number for e in result.timeline)
+    dates = [e.date for e in result.timeline]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_a_later_report_of_another_event_never_leads(stories: Config) -> None:
+    """The food festival (2 Aug), the Porto goalkeeper and the Veltra launch are newer and share the question's words."""
+    cases = {
+        "Is the Riverside Jazz Festival still going ahead?": "d01-food-festival.md",
+        "Did Mateo Ruiz sign with Porto?": "d04-porto-goalkeeper.md",
+        "Will the Aurora-2 launch on March 15?": "d05-veltra-launch.md",
+        "Did the Norland-Estavia summit in Geneva happen?": "d06-geneva-climate-summit.md",
+    }
+    idx = load_index(stories.index, stories)
+    for question, distractor in cases.items():
+        result = answer(question, config=stories)
+        assert result.passages[0].article.id != distractor, question
+        assert idx.articles[distractor].label not in {e.title for e in result.timeline}, question
+
+
+def test_fact_questions_are_not_hijacked_by_stories(stories: Config) -> None:
+    assert retrieve("Which goalkeeper did Porto sign from Braga?", k=3, index=stories.index)[0].article.id == "d04-porto-goalkeeper.md"
+    assert retrieve("How many jobs did Kiteworks Cloud cut?", k=3, index=stories.index)[0].article.id == "s12b-job-cuts.md"
+
+
+@pytest.mark.parametrize(
+    ("question", "status"),
+    [
+        ("Will the Orbitex rocket launch on March 15?", True),
+        ("Is the Norland-Estavia summit going ahead?", True),
+        ("Did Ohtani sign with the Blue Jays?", True),
+        ("Is Priya Raman still the CEO of Kiteworks Cloud?", True),
+        ("How many stalls did the Riverside Food Festival have?", False),
+        ("Which goalkeeper did Porto sign from Braga?", False),
+        ("Who said a Biden-Putin summit was not in the plans?", False),
+    ],
+)
+def test_status_questions_are_recognised_by_meaning(stories: Config, question: str, status: bool) -> None:
+    idx = load_index(stories.index, stories)
+    assert make_query(question, idx, stories)[0].status is status
+
+
+def test_a_build_links_only_new_articles(tmp_path: Path, stories: Config) -> None:
+    """Stories of unchanged articles are kept as they were; only new articles are linked."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("s12a-raman-named.md", "s12b-job-cuts.md", "s12c-board-ousts.md"):
+        shutil.copy(STORIES / name, articles / name)
+    config = Config(articles=articles, index=tmp_path / "index" / "default")
+    build_index(config)
+    first = load_index(config.index, config).stories
+    assert len({m.story for m in first.values()}) == 1
+    # Thresholds no pair could meet: a re-clustering would split the story; an incremental build keeps it.
+    shutil.copy(STORIES / "s05b-kestrel-grounded.md", articles / "s05b-kestrel-grounded.md")
+    strict = dataclasses.replace(config, story_names=1000.0)
+    build_index(strict)
+    second = load_index(strict.index, strict).stories
+    assert {a: m.story for a, m in second.items() if a.startswith("s12")} == {a: m.story for a, m in first.items()}
+    assert second["s05b-kestrel-grounded.md"].story == "s05b-kestrel-grounded.md"
+    # A new report of the same event joins its story.
+    shutil.copy(STORIES / "s05a-aurora-launch.md", articles / "s05a-aurora-launch.md")
+    build_index(config)
+    third = load_index(config.index, config).stories
+    assert third["s05a-aurora-launch.md"].story == third["s05b-kestrel-grounded.md"].story
+
+
+def test_questions_naming_two_outlets_hear_both(stories: Config) -> None:
+    passages = retrieve("What did the Orbital Times and the Dunmore Gazette report?", k=4, index=stories.index)
+    assert {p.article.source for p in passages[:2]} == {"Orbital Times", "Dunmore Gazette"}
+
+
+def test_a_date_bound_to_a_report_filters_and_falls_back(stories: Config) -> None:
+    on_day = retrieve("What did the report published on May 28, 2024 say about the summit?", k=3, index=stories.index)
+    assert {p.article.date for p in on_day} == {dt.date(2024, 5, 28)}
+    nothing_that_day = retrieve("What did the report published on January 1, 2020 say about the summit?", k=3, index=stories.index)
+    assert nothing_that_day and "summit" in nothing_that_day[0].text
