@@ -95,7 +95,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
             meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated") if x)
             print(f"  [{c.number}] {c.title} ({meta}){' ' + c.url if c.url else ''}\n      “{c.quote}”")
     if result.timeline:
-        print("\nThe story so far (newest first):")
+        print("\nTimeline of the story (newest first):")
         for entry in result.timeline:
             flag = "  ← latest update" if entry.superseding else ""
             cited = f"[{entry.number}]" if entry.number else "   "

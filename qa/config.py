@@ -57,11 +57,14 @@ class Config:
     #: story leads) when it is closer in meaning to the status examples of `qa/query.py` than to
     #: the others by more than this (mean cosine of the 3 nearest of each kind).
     status_margin: float = 0.0
+    #: The same for a question that does not ask yes or no ("what is the latest on …?"): most of
+    #: those ask for a fact, so they must lean much further (measured in bench/README.md).
+    status_margin_open: float = 0.1
     #: Story linking (`qa/stories.py`), measured on bench/stories/ and the shared corpus
     #: (bench/README.md): two reports are linked when (shared rare names / story_names) +
     #: (lead cosine − story_similarity), divided by (1 + days apart / story_days), reaches 1.
     #: Reports of one event shared 3–8 rare names; distractors on the same topic 0–2.
-    story_names: float = 2.2
+    story_names: float = 1.6
     story_similarity: float = 0.5
     story_days: int = 365
     #: Name rarity is judged against at least this many articles, so that in a folder of two
@@ -104,6 +107,7 @@ _TYPES: dict[str, type] = {
     "max_article_bytes": int,
     "max_question_chars": int,
     "status_margin": float,
+    "status_margin_open": float,
     "story_names": float,
     "story_similarity": float,
     "story_days": int,

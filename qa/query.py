@@ -23,7 +23,7 @@ import numpy as np
 
 from .dates import parse_date
 
-__all__ = ["Constraints", "Query", "parse_constraints", "source_aliases", "status_margin", "STATUS_EXAMPLES", "OTHER_EXAMPLES"]
+__all__ = ["Constraints", "Query", "parse_constraints", "source_aliases", "status_margin", "asks_yes_or_no", "STATUS_EXAMPLES", "OTHER_EXAMPLES"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,15 @@ OTHER_EXAMPLES = tuple(other for _, other in _PAIRS) + (
     "Was the Engadget review published before the report by The Verge?",
     "Is the Fortune report consistent with the TechCrunch report about the lawsuit?",
 )
+
+
+#: Yes/no questions open with an auxiliary verb; how things stand is asked that way ("did it
+#: happen?", "is it still on?"), while who/what/when/why questions ask for a fact.
+_YES_NO = re.compile(r"^\W*(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|shall|may|might)\b", re.I)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    return bool(_YES_NO.match(question))
 
 
 def status_margin(vector: np.ndarray, status: np.ndarray, other: np.ndarray, nearest: int = 3) -> float:

@@ -9,8 +9,8 @@ Ranking, in order:
    the top, so each outlet is heard. Explicit `sources=`, `since=`, `until=` filter.
 3. Time. For a status question ("did the summit happen?", "did X sign with Y?",
    recognised by meaning) the story of the best passage is brought in whole, and its
-   newest dated report leads even when it shares no word with the question; its
-   earlier reports follow, newest first. Reports of other stories never lead by being new.
+   newest dated report leads even when it shares no word with the question; the rest
+   follows by relevance. Reports of other stories never lead by being new.
 4. Spread. At most `max_per_article` passages per article, and near-duplicate
    (syndicated) passages are dropped, so multi-source questions see several sources.
 """
@@ -30,7 +30,7 @@ import numpy as np
 
 from .config import Config, Mode
 from .embedding import load_embedder
-from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, parse_constraints, status_margin
+from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, parse_constraints, status_margin
 from .records import Citation, Passage
 from .store import Index, bm25_tokens, open_index
 
@@ -77,7 +77,10 @@ def make_query(question: str, idx: Index, config: Config) -> tuple[Query, list[s
     """The question encoded and read once: vector, named outlets and dates, and whether it asks how things stand."""
     text, notes = prepare_question(question, config)
     vector = load_embedder(config.model).encode([text])[0]
-    status = status_margin(vector, *_status_examples(config.model)) > config.status_margin
+    margin = status_margin(vector, *_status_examples(config.model))
+    # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
+    # current state ("what is the latest on the talks?"); a yes/no question needs only to lean.
+    status = margin > (config.status_margin if asks_yes_or_no(text) else config.status_margin_open)
     return Query(text, vector, parse_constraints(text, idx.sources), status), notes
 
 
@@ -240,9 +243,10 @@ def _story_first(idx: Index, query: Query, scores: _Scores, allowed: np.ndarray,
 
     The newest report of a story often shares no word with the question ("the Kestrel mission is
     postponed" for "will the Aurora-2 launch on March 15?"), so its chunks are added to the
-    candidates. The story's passages then go first, newest report first (by relevance within a
-    report); undated ones count as older than any dated one, so they never lead as the newest by
-    accident. Reports of other stories follow by relevance and never lead for being new.
+    candidates. The newest dated report's best passage then leads; undated reports count as older
+    than any dated one, so they never lead as the newest by accident. Everything else follows by
+    relevance, so the passage that matches the question best (often an earlier report of the same
+    story) comes right after it; the answer shows the rest of the story as dated context.
     """
     anchor = int(scores.chunks[int(np.argmax(scores.score))])
     story = idx.chunk_stories[anchor]
@@ -252,16 +256,17 @@ def _story_first(idx: Index, query: Query, scores: _Scores, allowed: np.ndarray,
     if missing:
         scores = _score(idx, query, np.concatenate([scores.chunks, np.array(missing, dtype=np.int64)]),
                         bm25, reachable, mode, config)
-    band = idx.chunk_stories[scores.chunks] == story
-    dates = idx.chunk_dates[scores.chunks]
-    days = sorted({int(d) for d in dates[band]})  # 0 stands for undated
-    if len(days) < 2:
-        return scores
-    # The story's reports go first, strictly newest first: a step per day larger than any score gap.
-    step = float(scores.score.max() - scores.score.min()) + 1.0
-    rank = {day: n for n, day in enumerate(days)}  # oldest (or undated) 0 … newest len(days) - 1
-    bonus = np.array([step * (1 + rank[int(d)]) if inside else 0.0 for d, inside in zip(dates, band)], dtype=np.float32)
-    return dataclasses.replace(scores, score=scores.score + bonus)
+    # The newest dated report leads through its best passage; everything else keeps its relevance,
+    # so the passage that best matches the question (often an earlier report) follows right after.
+    in_story = np.flatnonzero(idx.chunk_stories[scores.chunks] == story)
+    dates = idx.chunk_dates[scores.chunks[in_story]]
+    if dates.max() == 0 or dates.min() == dates.max():
+        return scores  # no dated report, or all from one day: nothing is newer than the rest
+    newest = in_story[dates == dates.max()]
+    lead = int(newest[np.argmax(scores.score[newest])])
+    score = scores.score.copy()
+    score[lead] = float(scores.score.max()) + 1.0
+    return dataclasses.replace(scores, score=score)
 
 
 def _take_turns(idx: Index, ranked: list[_Scored], outlets: tuple[str, ...]) -> list[_Scored]:

@@ -32,7 +32,7 @@ from .embedding import Embedder, load_embedder
 from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from .ingest import load_articles
 from .records import Article, Chunk, IngestWarning, Sentence
-from .stories import StoryMember, assign_stories
+from .stories import StoryMember, assign_stories, linking_settings
 
 __all__ = ["Index", "BuildReport", "build_index", "open_index", "bm25_tokens", "FORMAT_VERSION"]
 
@@ -101,6 +101,7 @@ class BuildReport:
     articles: int
     chunks: int
     embedded: int  #: chunks embedded now; the rest were reused by content hash
+    linked: int  #: articles linked into stories now; the rest kept the story they had
     seconds: float
     warnings: tuple[IngestWarning, ...]
 
@@ -111,7 +112,7 @@ class BuildReport:
     def summary(self) -> str:
         return (
             f"indexed {self.articles} articles, {self.chunks} chunks ({self.embedded} embedded, "
-            f"{self.chunks - self.embedded} reused) in {self.seconds:.1f} s, "
+            f"{self.chunks - self.embedded} reused; {self.linked} articles linked into stories) in {self.seconds:.1f} s, "
             f"{self.chunks_per_second:.1f} chunks/s, {len(self.warnings)} warnings → {self.path}"
         )
 
@@ -199,7 +200,7 @@ def _read_stories(folder: Path, articles: dict[str, Article]) -> list[StoryMembe
         record = json.loads(line)
         article = articles.get(record["article_id"])
         members.append(StoryMember(record["article_id"], article.date if article else None,
-                                   frozenset(record["names"]), record["story"]))
+                                   article.source if article else None, frozenset(record["names"]), record["story"]))
     return members
 
 
@@ -268,9 +269,9 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
     chunks = [chunk for article in articles for chunk in chunker.chunk(article)]
     by_id = {a.id: a for a in articles}
     texts = [embed_text(by_id[c.article_id], c) for c in chunks]
-    previous = _Previous.read(config.index, embedder.model_id)
+    previous = _Previous.read(config.index, embedder.model_id, linking_settings(config))
     vectors, embedded = _embed(embedder, chunks, texts, previous.vectors, progress)
-    stories = _link_stories(articles, chunks, vectors, previous, config)
+    stories, linked = _link_stories(articles, chunks, vectors, previous, config)
     manifest = {
         "format": "qa-index",
         "format_version": FORMAT_VERSION,
@@ -280,6 +281,7 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
         "articles": len(articles),
         "chunks": len(chunks),
         "fingerprint": _fingerprint(articles),
+        "stories": linking_settings(config),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     target = Path(config.index)
@@ -294,7 +296,7 @@ def build_index(config: Config, *, progress: bool = False, log: Callable[[str], 
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(f"could not write the index ({error}); the previous index is unchanged") from error
     _swap_link(target, final)
-    return BuildReport(target, len(articles), len(chunks), embedded, time.perf_counter() - started, tuple(warnings))
+    return BuildReport(target, len(articles), len(chunks), embedded, linked, time.perf_counter() - started, tuple(warnings))
 
 
 @dataclass
@@ -309,7 +311,7 @@ class _Previous:
     stories: dict[str, tuple[str, StoryMember]]  #: article id → (article hash, member)
 
     @classmethod
-    def read(cls, path: Path, model_id: str) -> _Previous:
+    def read(cls, path: Path, model_id: str, stories_settings: dict[str, Any]) -> _Previous:
         try:
             folder = Path(path).resolve()
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -322,18 +324,23 @@ class _Previous:
         except Exception:  # no index yet, or one we cannot read: embed everything
             return cls({}, {})
         stories: dict[str, tuple[str, StoryMember]] = {}
+        if manifest.get("stories") != stories_settings:  # linked by other rules: link every article anew
+            return cls(vectors, stories)
         try:
             for line in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines():
                 r = json.loads(line)
-                stories[r["article_id"]] = (r["hash"], StoryMember(r["article_id"], None, frozenset(r["names"]), r["story"]))
+                stories[r["article_id"]] = (r["hash"], StoryMember(r["article_id"], None, None, frozenset(r["names"]), r["story"]))
         except Exception:  # an index from before stories: link every article anew
             stories = {}
         return cls(vectors, stories)
 
 
 def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndarray, previous: _Previous,
-                  config: Config) -> list[StoryMember]:
-    """Stories of unchanged articles are kept; new and changed articles are linked to them."""
+                  config: Config) -> tuple[list[StoryMember], int]:
+    """Stories of unchanged articles are kept; new and changed articles are linked to them.
+
+    Returns every article's story and how many articles were linked now.
+    """
     lead: dict[str, int] = {}
     for i, chunk in enumerate(chunks):
         lead.setdefault(chunk.article_id, i)  # the first chunk: title, source, date and lead
@@ -342,7 +349,7 @@ def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndar
     for article in articles:
         kept = previous.stories.get(article.id)
         if kept and kept[0] == article_hash(article):
-            known.append(dataclasses.replace(kept[1], date=article.date))
+            known.append(dataclasses.replace(kept[1], date=article.date, source=article.source))
         else:
             fresh.append(article)
     def leads(ids: list[str]) -> np.ndarray:  # an article without chunks links by its names alone
@@ -354,7 +361,7 @@ def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndar
 
     known_vectors, fresh_vectors = leads([m.article_id for m in known]), leads([a.id for a in fresh])
     linked = {m.article_id: m for m in known + assign_stories(fresh, fresh_vectors, config, known, known_vectors)}
-    return [linked[a.id] for a in articles]
+    return [linked[a.id] for a in articles], len(fresh)
 
 
 def _embed(embedder: Embedder, chunks: list[Chunk], texts: list[str], known: dict[str, np.ndarray],

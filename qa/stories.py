@@ -7,8 +7,9 @@ companies, places), a similar title and lead, and closeness in time. Two article
 when their leads are close in meaning and they share enough rare names, with more evidence
 asked for the further apart they were published; a story is what linked articles form.
 
-Assignment is online: articles are fed oldest first, and each one joins the story of the
-earlier article it links to best, or starts a story of its own. An incremental build feeds
+Assignment is online: articles are fed oldest first, and each one joins the story it links to
+best among those whose reports it links to at least half of, or starts a story of its own
+(stories do not grow by chaining one weak link after another). An incremental build feeds
 only its new articles against the stored ones, so nothing is re-clustered. Rarity of a name
 is judged against the whole corpus (inverse document frequency), floored at
 `story_min_corpus` articles so that in a tiny folder every name is not "rare".
@@ -19,6 +20,7 @@ words of the article's lead that are not sentence-initial function words, weekda
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -31,7 +33,10 @@ import numpy as np
 from .config import Config
 from .records import Article
 
-__all__ = ["StoryMember", "names", "assign_stories", "link_score"]
+__all__ = ["StoryMember", "names", "assign_stories", "link_score", "linking_settings"]
+
+#: Bumped whenever linking changes; an index linked otherwise is re-linked whole at the next build.
+LINKING_VERSION = 3
 
 _LEAD_CHARS = 1500  # names of the lead: the body of a long article mentions everyone
 _WORD = re.compile(r"[A-Z][A-Za-z0-9'’\-]*[A-Za-z0-9]|[A-Z]")
@@ -47,11 +52,24 @@ _NOT_NAMES = frozenset(
 )
 
 
+_SENTENCE_END = re.compile(r"(^|[.!?:;|/]['\"”’)]*)\s*$")
+
+
 def names(article: Article) -> frozenset[str]:
-    """The capitalised words of the article's lead that can be names, case-folded."""
+    """The capitalised words of the article's lead that can be names, case-folded.
+
+    A capital at the start of a sentence or line says nothing by itself ("Stay ahead…", "Read
+    more"), so there it counts only when the next word is capitalised too ("Ellen Voss resigned").
+    """
     lead = article.text[:_LEAD_CHARS]
+    words = list(_WORD.finditer(lead))
     found = set()
-    for match in _WORD.finditer(lead):
+    for n, match in enumerate(words):
+        before = lead[max(0, match.start() - 4) : match.start()]
+        if _SENTENCE_END.search(before) or before.endswith("\n"):
+            following = words[n + 1] if n + 1 < len(words) else None
+            if following is None or lead[match.end() : following.start()] != " ":
+                continue
         word = match.group(0).removesuffix("'s").removesuffix("’s").casefold()
         if len(word) >= 2 and word not in _NOT_NAMES and not word.isdigit():
             found.add(word)
@@ -64,15 +82,22 @@ class StoryMember:
 
     article_id: str
     date: dt.date | None
+    source: str | None
     names: frozenset[str]
-    story: str  #: id of the story: the id of its first (oldest) article
+    story: str  #: id of the story: the id of the article that started it
+
+
+def linking_settings(config: Config) -> dict[str, float | int]:
+    """What story assignments depend on; recorded in the manifest, compared at the next build."""
+    return {"version": LINKING_VERSION, "names": config.story_names, "similarity": config.story_similarity,
+            "days": config.story_days, "min_corpus": config.story_min_corpus}
 
 
 def link_score(similarity: float, shared: float, gap_days: int | None, config: Config) -> float:
     """Evidence that two articles report the same event; they are linked at 1.0 or more.
 
-    `shared` counts the rare names both leads mention, each weighted by its rarity (1 for a name
-    no other article has, less for common ones). Names carry most of the evidence: two reports of
+    `shared` counts the rare names both leads mention, each weighted by how surprising it is that
+    two articles share it (1 for a name no other article has, about 0.2 for one in 7% of them). Names carry most of the evidence: two reports of
     one event share their people, companies and places even when their words differ, while two
     articles on the same topic ("two NFL games", "two launches") share a topic but few names.
     Similar leads add evidence, dissimilar ones take some away, and every year apart halves it.
@@ -95,16 +120,8 @@ def assign_stories(
     for `known`, row for row. Returns the members for `articles` only, in their order.
     """
     members = list(known)
-    names_of = [names(a) for a in articles]
-    frequency: Counter[str] = Counter()
-    for m in members:
-        frequency.update(m.names)
-    for found in names_of:
-        frequency.update(found)
-    total = max(len(members) + len(articles), config.story_min_corpus)
-    rarest = math.log(1 + total)
-    weight = {name: math.log(1 + total / count) / rarest for name, count in frequency.items()}
-
+    fresh = [StoryMember(a.id, a.date, a.source, names(a), a.id) for a in articles]
+    weight = _surprise(members + fresh, config)
     dimension = vectors.shape[1] if vectors.ndim == 2 else 0
     matrix = np.zeros((len(members) + len(articles), dimension), dtype=np.float32)
     if members and known_vectors is not None:
@@ -114,23 +131,53 @@ def assign_stories(
         for name in m.names:
             mentions.setdefault(name, []).append(j)
 
+    size: Counter[str] = Counter(m.story for m in members)
     assigned: dict[int, StoryMember] = {}
     for i in sorted(range(len(articles)), key=lambda i: (articles[i].date or dt.date.max, articles[i].id)):
-        article, found = articles[i], names_of[i]
+        article, found = articles[i], fresh[i].names
         candidates = sorted({j for name in found for j in mentions.get(name, ())})
-        best, story = 0.0, article.id
+        links: Counter[str] = Counter()
+        strength: dict[str, float] = {}
         if candidates:
             similarity = matrix[candidates] @ vectors[i]
             for j, sim in zip(candidates, similarity):
                 other = members[j]
-                shared = sum(weight[n] for n in found & other.names)
+                shared = sum(weight.get(n, 0.0) for n in found & other.names)
                 gap = abs((article.date - other.date).days) if article.date and other.date else None
                 score = link_score(float(sim), shared, gap, config)
-                if score >= 1.0 and score > best:
-                    best, story = score, other.story
-        assigned[i] = StoryMember(article.id, article.date, found, story)
+                if score >= 1.0:
+                    links[other.story] += 1
+                    strength[other.story] = max(strength.get(other.story, 0.0), score)
+        # A story is joined only when the article links to at least half of its reports: a report on
+        # one game linked to last week's report does not join a whole season of them by chaining.
+        joinable = [story for story, count in links.items() if 2 * count >= size[story]]
+        story = max(joinable, key=lambda s: strength[s]) if joinable else article.id
+        assigned[i] = dataclasses.replace(fresh[i], story=story)
+        size[story] += 1
         matrix[len(members)] = vectors[i]
         for name in found:
             mentions.setdefault(name, []).append(len(members))
         members.append(assigned[i])
     return [assigned[i] for i in range(len(articles))]
+
+
+def _surprise(members: Sequence[StoryMember], config: Config) -> dict[str, float]:
+    """How much sharing each name says: (its inverse document frequency / the largest possible)².
+
+    Squared, because sharing is about two articles: a name in one article of 15 is shared by
+    chance once in 225 pairs. A name that most articles of one outlet carry is the outlet's
+    furniture (newsletter boxes, bylines, section names), not news: it weighs nothing.
+    """
+    frequency: Counter[str] = Counter()
+    per_source: dict[str | None, Counter[str]] = {}
+    for m in members:
+        frequency.update(m.names)
+        per_source.setdefault(m.source, Counter()).update(m.names)
+    outlet_size = Counter(m.source for m in members)
+    furniture = {
+        name for source, counts in per_source.items() if source and outlet_size[source] >= 4
+        for name, count in counts.items() if count >= outlet_size[source] / 2
+    }
+    total = max(len(members), config.story_min_corpus)
+    rarest = math.log(1 + total)
+    return {name: (math.log(1 + total / count) / rarest) ** 2 for name, count in frequency.items() if name not in furniture}

@@ -40,7 +40,7 @@ def test_build_then_ask_json_round_trips(tmp_path: Path) -> None:
     assert filtered["passages"] and {p["article"]["id"] for p in filtered["passages"]} == {NEWER}
 
     text = _run("ask", "did the summit happen?", "--index", index)
-    assert text.returncode == 0 and "Sources:" in text.stdout and "Timeline (newest first):" in text.stdout
+    assert text.returncode == 0 and "Sources:" in text.stdout and "Timeline of the story (newest first):" in text.stdout
 
     declined = json.loads(_run("ask", "Who won the 2022 FIFA World Cup?", "--index", index, "--json").stdout)
     assert declined["answered"] is False and declined["passages"]

@@ -8,6 +8,7 @@ import pytest
 from conftest import ARTICLES, write
 
 from qa import BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, build_index, retrieve
+from qa.store import FORMAT_VERSION
 
 
 def _copy(seeds: Config, tmp_path: Path) -> Path:
@@ -18,7 +19,7 @@ def _copy(seeds: Config, tmp_path: Path) -> Path:
 
 def test_manifest_records_the_build(seeds: Config) -> None:
     manifest = json.loads((seeds.index / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["dimension"] == 384
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["dimension"] == 384
     assert manifest["articles"] == 2 and manifest["chunks"] >= 2 and len(manifest["fingerprint"]) == 16
     assert "all-MiniLM-L6-v2" in manifest["model"] and manifest["built_at"]
 
