@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/run_eval.py
+	$(BIN)/python bench/stories.py
+	$(BIN)/python bench/calibrate.py
 
 clean:
 	rm -rf $(VENV) index/default index/default.* index/.default.*

@@ -81,7 +81,7 @@ def evaluate(questions: list[EvalQuestion], *, index: Any = None, k: int = 10, m
     for q in questions:
         passages = retrieve(q.question, max(k, config.k), idx, mode=mode, config=config)
         # Abstention is judged as `answer()` judges it, on the top `config.k` passages.
-        answered = is_answered(q.question, passages[: config.k], idx, config)
+        answered = is_answered(passages[: config.k], config)
         passages = passages[:k]
         lengths += [p.chunk.token_count for p in passages]
         if not q.quotes:

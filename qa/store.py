@@ -74,14 +74,6 @@ class Index:
         for i, chunk in enumerate(self.chunks):
             self.article_chunks.setdefault(chunk.article_id, []).append(i)
 
-    def rarity(self, tokens: list[str]) -> np.ndarray:
-        """Inverse document frequency of BM25 tokens over chunks; a token no chunk has is rarest of all."""
-        indptr = self.bm25.scores["indptr"]
-        frequency = np.array([
-            max(int(indptr[i + 1] - indptr[i]), 1) if (i := self.bm25.vocab_dict.get(t)) is not None else 1 for t in tokens
-        ], dtype=np.float64)
-        return np.log(1.0 + len(self.chunks) / frequency)
-
     def story_of(self, article_id: str) -> list[Article]:
         """The articles of the story that `article_id` belongs to, oldest first (undated last)."""
         members = self.story_articles[self.stories[article_id].story]
