@@ -90,7 +90,8 @@ def answer(
         return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
 
     first = passages[0]
-    story = {a.id for a in idx.story_of(first.article.id)}
+    reports = idx.story_of(first.article.id)
+    story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]))
     by_article: dict[str, Passage] = {}
     for passage, keep in zip(passages[1:], relevant[1:]):
@@ -112,12 +113,11 @@ def answer(
         earlier = all(p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:])
         lines += ["", "**Earlier and undated reports:**" if lead.article.date and earlier else "**Other reports:**"]
         lines += [f"- {_dated_label(p)}: {_quote(p)} [{p.citation.number}]" for p in cited[1:]]
-    number = {p.article.id: p.citation.number for p in reversed(cited)}
+    number = {p.article.id: p.citation.number for p in cited}  # one cited passage per article
+    superseding = len(story) > 1 and bool(lead.article.date) and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
     timeline = tuple(
-        TimelineEntry(a.date, number.get(a.id), a.label, a.source,
-                      a.id == lead.article.id and len(story) > 1 and bool(a.date) and any(
-                          _changes_status(lead.article.text[s:e]) for s, e in lead_spans))
-        for a in sorted(idx.story_of(first.article.id), key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
+        TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
+        for a in sorted(reports, key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
     )
     return Answer(question, "\n".join(lines), True, tuple(all_passages), lead.article.date, timeline, tuple(notes))
 

@@ -169,7 +169,10 @@ def _load(folder: Path) -> Index:
         # BM25.
         bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         # Stories.
-        stories = {m.article_id: m for m in _read_stories(folder, articles)}
+        stories = {
+            article_id: dataclasses.replace(member, date=articles[article_id].date, source=articles[article_id].source)
+            for article_id, (_, member) in _read_stories(folder).items() if article_id in articles
+        }
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise CorruptIndexError(f"index at {folder} is damaged ({type(error).__name__}: {error}); rebuild it with `qa build`") from error
     problems = []
@@ -186,14 +189,16 @@ def _load(folder: Path) -> Index:
     return Index(folder, manifest, articles, chunks, vectors, bm25, stories)
 
 
-def _read_stories(folder: Path, articles: dict[str, Article]) -> list[StoryMember]:
-    members = []
+def _read_stories(folder: Path) -> dict[str, tuple[str, StoryMember]]:
+    """Each article's story record, by article id, with the article hash it was linked under.
+
+    The members carry no date or source: those belong to the article and are filled from it.
+    """
+    records: dict[str, tuple[str, StoryMember]] = {}
     for line in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        article = articles.get(record["article_id"])
-        members.append(StoryMember(record["article_id"], article.date if article else None,
-                                   article.source if article else None, frozenset(record["names"]), record["story"]))
-    return members
+        r = json.loads(line)
+        records[r["article_id"]] = (r["hash"], StoryMember(r["article_id"], None, None, frozenset(r["names"]), r["story"]))
+    return records
 
 
 def article_hash(article: Article) -> str:
@@ -315,16 +320,12 @@ class _Previous:
             vectors = dict(zip(hashes, stored))
         except Exception:  # no index yet, or one we cannot read: embed everything
             return cls({}, {})
-        stories: dict[str, tuple[str, StoryMember]] = {}
         if manifest.get("stories") != stories_settings:  # linked by other rules: link every article anew
-            return cls(vectors, stories)
+            return cls(vectors, {})
         try:
-            for line in (folder / "stories.jsonl").read_text(encoding="utf-8").splitlines():
-                r = json.loads(line)
-                stories[r["article_id"]] = (r["hash"], StoryMember(r["article_id"], None, None, frozenset(r["names"]), r["story"]))
+            return cls(vectors, _read_stories(folder))
         except Exception:  # an index from before stories: link every article anew
-            stories = {}
-        return cls(vectors, stories)
+            return cls(vectors, {})
 
 
 def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndarray, previous: _Previous,
@@ -344,6 +345,7 @@ def _link_stories(articles: list[Article], chunks: list[Chunk], vectors: np.ndar
             known.append(dataclasses.replace(kept[1], date=article.date, source=article.source))
         else:
             fresh.append(article)
+
     def leads(ids: list[str]) -> np.ndarray:  # an article without chunks links by its names alone
         rows = np.zeros((len(ids), vectors.shape[1]), dtype=np.float32)
         for n, article_id in enumerate(ids):
