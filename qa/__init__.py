@@ -8,18 +8,23 @@
 Wherever an index is asked for, an `Index` or the path of an index folder works.
 """
 
-from .answer import answer
+from .build import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
 from .config import Config
+from .engine import Engine, answer, load_index, retrieve
 from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
-from .retrieval import load_index, retrieve
-from .store import BuildReport, Index, build_index
+from .storage import Index
 
 __all__ = [
     "retrieve",
     "answer",
     "build_index",
+    "add_articles",
+    "remove_articles",
+    "index_status",
     "load_index",
+    "Engine",
+    "IndexStatus",
     "Config",
     "Index",
     "BuildReport",

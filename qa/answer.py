@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -23,10 +21,10 @@ from .config import Config
 from .dates import format_date
 from .query import Query
 from .records import Answer, Citation, Passage, TimelineEntry
-from .retrieval import load_index, make_query, on_topic, prepare_question, rank_sentences, renumber, search
-from .store import Index
+from .retrieval import on_topic, renumber
+from .storage import Index
 
-__all__ = ["answer", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
+__all__ = ["compose", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
 
 DECLINE = "Not found in these articles."
 
@@ -58,41 +56,22 @@ def _changes_status(sentence: str) -> bool:
     return reverses(sentence) or confirms(sentence)
 
 
-_SENTENCE_MARGIN = 0.1  # a superseding sentence may lead if it scores within this of the best one
-
-
-def answer(
-    question: str,
-    history: Sequence[Any] | None = None,
-    since: dt.date | str | None = None,
-    until: dt.date | str | None = None,
-    *,
-    sources: Iterable[str] | None = None,
-    k: int | None = None,
-    index: Index | Path | str | None = None,
-    config: Config | None = None,
-) -> Answer:
-    """Answer `question` from the index; declines when nothing is relevant.
+def compose(question: str, query: Query, passages: list[Passage], idx: Index, config: Config,
+            notes: Sequence[str] = ()) -> Answer:
+    """The answer to `question` from its retrieved passages; declines when they are not evidence.
 
     Retrieval decides the lead: for a status question the newest report of the best passage's
     story, otherwise the best passage. The lead's other reports of the same story follow, newest
-    first, then other relevant reports; the timeline shows the whole story. `history` is the chat
-    so far (role/content messages or plain strings); a short follow-up such as "and why?" is
-    searched together with the previous question.
+    first, then other relevant reports; the timeline shows the whole story.
     """
-    config = config or Config.from_env()
-    idx = load_index(index, config)
-    text, notes = prepare_question(question, config)
-    query, _ = make_query(_with_context(text, history), idx, config)
-    passages = search(query, idx, k or config.k, sources=sources, since=since, until=until, config=config)
     if not is_answered(passages, config):
         nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
         return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
 
     first = passages[0]
-    reports = idx.story_of(first.article.id)
+    reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
-    relevant = on_topic(np.array([p.similarity for p in passages]))
+    relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
     by_article: dict[str, Passage] = {}
     for passage, keep in zip(passages[1:], relevant[1:]):
         if passage.article.id == first.article.id or not (keep or passage.article.id in story):
@@ -134,22 +113,6 @@ def is_answered(passages: Sequence[Passage], config: Config) -> bool:
     return max(p.similarity for p in passages) + max(p.keyword for p in passages) >= config.min_score
 
 
-def _with_context(question: str, history: Sequence[Any] | None) -> str:
-    """A follow-up of a few words is searched with the user's previous question."""
-    if not history or len(re.findall(r"\w{3,}", question)) > 4:
-        return question
-    for message in reversed(history):
-        if isinstance(message, str):
-            return f"{message} {question}"
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):  # Gradio may send content as typed blocks
-                content = " ".join(b.get("text", "") for b in content if isinstance(b, dict))
-            if isinstance(content, str) and content.strip():
-                return f"{content} {question}"
-    return question
-
-
 def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
     """The lead passage, citing the sentence that changes the story, and the sentences to quote.
 
@@ -159,7 +122,7 @@ def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Pass
     """
     text = passage.article.text
     spans = [(s.start, s.end) for s in passage.chunk.sentences]
-    scores = rank_sentences(query.text, query.vector, [text[s:e] for s, e in spans], config)
+    scores = list(passage.sentence_scores) or [0.0] * len(spans)
     best = max(scores)
     # A reversal outranks a confirmation: "called off" is newer news than "agreed in principle".
     changes = [j for j, (s, e) in enumerate(spans) if reverses(text[s:e])] or [
@@ -168,7 +131,7 @@ def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Pass
     if query.status and changes:
         chosen = sorted(sorted(changes, key=lambda j: -scores[j])[:2])
     else:
-        near = [j for j in changes if scores[j] >= best - _SENTENCE_MARGIN]
+        near = [j for j in changes if scores[j] >= best - config.sentence_margin]
         chosen = [max(near, key=lambda j: scores[j]) if near else scores.index(best)]
     start, end = spans[chosen[0]]
     citation: Citation = dataclasses.replace(passage.citation, quote=text[start:end], start=start, end=end)

@@ -19,15 +19,17 @@ import pysbd
 from .dates import resolve_in_sentence
 from .records import Article, Chunk, Sentence
 
-__all__ = ["Chunker", "split_sentences", "embed_prefix", "embed_text"]
+__all__ = ["Chunker", "split_sentences", "embed_prefix", "embed_text", "chunk_id"]
 
 _MAX_PREFIX_CHARS = 160  # a runaway title must not eat the chunk's budget
 
 
 class Tokenizer(Protocol):
-    """The part of a Hugging Face fast tokenizer that chunking needs."""
+    """What chunking needs of the model's tokenizer (an `Encoder` has both)."""
 
-    def __call__(self, text: list[str], **kwargs: object) -> dict[str, list[list[int]]]: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]: ...
 
 
 @lru_cache(maxsize=1)
@@ -82,8 +84,7 @@ class Chunker:
         self.model_id = model_id
 
     def _count(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer(list(texts), add_special_tokens=False)
-        return [len(ids) for ids in encoded["input_ids"]]
+        return self.tokenizer.count_tokens(texts)
 
     def chunk(self, article: Article) -> list[Chunk]:
         text = article.text
@@ -115,8 +116,7 @@ class Chunker:
             if count <= budget:
                 fitted.append((start, end))
                 continue
-            offsets = self.tokenizer([text[start:end]], add_special_tokens=False, return_offsets_mapping=True)
-            marks = offsets["offset_mapping"][0]
+            marks = self.tokenizer.token_offsets(text[start:end])
             step = budget - 8  # tokens re-split slightly differently at a cut; leave a margin
             for i in range(0, len(marks), step):
                 piece = marks[i : i + step]
@@ -136,4 +136,10 @@ class Chunker:
             Sentence(s, e, resolve_in_sentence(article.text[s:e], article.date)) for s, e in group
         )
         digest = hashlib.sha1(f"{self.model_id}\0{embedded}".encode()).hexdigest()
-        return [Chunk(article.id, start, end, sentences, total, digest)]
+        return [Chunk(article.id, start, end, sentences, total, digest, chunk_id(article.id, start, end, digest))]
+
+
+def chunk_id(article_id: str, start: int, end: int, content_hash: str) -> int:
+    """A positive int64 from the article, the span and the embedded text: stable across builds."""
+    digest = hashlib.sha1(f"{article_id}\0{start}\0{end}\0{content_hash}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF

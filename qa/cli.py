@@ -1,4 +1,4 @@
-"""The command line mirrors the Python API: `qa build`, `qa ask`, `qa serve`, `qa eval`.
+"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa ask`, `qa serve`, `qa eval`.
 
 Every command takes `--index` and `--model`; settings otherwise come from
 `QA_*` environment variables (see `Config`). Errors print one line and exit 2.
@@ -27,9 +27,22 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--index", help="index folder (default: index/default, or $QA_INDEX)")
         sub.add_argument("--model", help="sentence-transformers name or path (default: bundled all-MiniLM-L6-v2)")
 
-    build = commands.add_parser("build", help="(re)build the index from a folder of articles")
-    build.add_argument("--articles", help="folder or file of articles (default: articles/)")
+    build = commands.add_parser("build", help="bring the index up to date with a folder of articles (only what changed)")
+    build.add_argument("--articles", help="folder or file of articles (default: the index's own folder, else articles/)")
+    build.add_argument("--full", action="store_true", help="rebuild everything from the files")
     common(build)
+
+    add = commands.add_parser("add", help="add or update articles (files outside the articles folder are copied in)")
+    add.add_argument("paths", nargs="+")
+    common(add)
+
+    remove = commands.add_parser("remove", help="remove articles from the index by id")
+    remove.add_argument("article_ids", nargs="+")
+    common(remove)
+
+    status = commands.add_parser("status", help="what the index holds and what a build would change")
+    status.add_argument("--articles", action="store_true", help="list the indexed article ids")
+    common(status)
 
     ask = commands.add_parser("ask", help="answer one question with citations")
     ask.add_argument("question")
@@ -63,18 +76,57 @@ def main(argv: Sequence[str] | None = None) -> int:
             index=args.index, model=args.model, articles=getattr(args, "articles", None),
             k=getattr(args, "k", None) if args.command == "ask" else None,
             host=getattr(args, "host", None), port=getattr(args, "port", None),
-        )
-        return {"build": _build, "ask": _ask, "serve": _serve, "eval": _eval}[args.command](args, config)
+        ) if args.command not in ("status",) else Config.from_env().with_overrides(index=args.index, model=args.model)
+        commands = {"build": _build, "add": _add, "remove": _remove, "status": _status, "ask": _ask, "serve": _serve, "eval": _eval}
+        return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
-def _build(args: argparse.Namespace, config: Config) -> int:
-    from .store import build_index
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    report = build_index(config, progress=sys.stderr.isatty(), log=lambda line: print(line, file=sys.stderr))
-    print(report.summary())
+
+def _build(args: argparse.Namespace, config: Config) -> int:
+    from .build import build_index
+
+    if args.articles is None and config.index.exists():  # the index remembers its articles folder
+        from .storage import FILE_NAME, read_meta
+        from .storage.metadata import connect
+
+        if (config.index / FILE_NAME).exists():
+            folder = read_meta(connect(config.index / FILE_NAME)).get("articles_folder")
+            config = config.with_overrides(articles=folder)
+    print(build_index(config, full=args.full, progress=True, log=_log).summary())
+    return 0
+
+
+def _add(args: argparse.Namespace, config: Config) -> int:
+    from .build import add_articles
+
+    print(add_articles(args.paths, config, progress=True, log=_log).summary())
+    return 0
+
+
+def _remove(args: argparse.Namespace, config: Config) -> int:
+    from .build import remove_articles
+
+    print(remove_articles(args.article_ids, config, log=_log).summary())
+    return 0
+
+
+def _status(args: argparse.Namespace, config: Config) -> int:
+    from .build import index_status
+
+    status = index_status(config)
+    print(status.summary())
+    for warning in status.warnings:
+        print(warning)
+    if args.articles:
+        from .storage import Index
+
+        print("\n".join(Index(config.index).article_ids()))
     return 0
 
 

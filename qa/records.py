@@ -25,7 +25,9 @@ __all__ = [
 class Article:
     """One cleaned news article. Metadata is `None` when the article does not state it."""
 
-    id: str  #: path relative to the articles folder (`dump.jsonl#12` for a record in a dump)
+    #: Path relative to the articles folder; a record in a dump is `dump.jsonl#<its id, guid or url>`
+    #: (a hash of its text when it has none), never its line number: reordering a dump changes nothing.
+    id: str
     text: str  #: cleaned body; every character span in the product points into this
     title: str | None = None
     date: dt.date | None = None  #: publication date; never guessed
@@ -62,6 +64,8 @@ class Chunk:
     token_count: int
     #: Hash of the embedded text and the model: unchanged text is never re-embedded.
     content_hash: str
+    #: Stable int64 id: the same article text always gives the same chunk ids (`chunk_id`).
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ class Passage:
     article: Article
     chunk: Chunk
     citation: Citation
+    #: How well each sentence of the chunk answers the question (stored sentence vectors · question
+    #: vector + a share of its words): the citation is the best, the answer may quote others.
+    sentence_scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

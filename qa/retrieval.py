@@ -1,357 +1,231 @@
-"""Retrieval: a question → ranked `Passage`s, each with the sentence that best supports it.
+"""Retrieval: a `Query` → ranked `Passage`s, each with the sentence that best supports it.
 
-Ranking, in order:
-1. Relevance. Hybrid by default: BM25 (names, numbers, outlets) fused with dense
-   cosine similarity (paraphrase), each normalised by its best score for the query.
+Ranking only; the engine (`qa/engine.py`) makes the query and holds the index. In order:
+1. Relevance. Hybrid by default: BM25 (names, numbers, outlets) fused with dense cosine
+   similarity (paraphrase), each normalised by its best score for the query. Candidates are
+   the best `candidate_pool` of each side; their cosine is computed exactly from the stored
+   chunk vectors, whatever the vector index's type.
 2. Constraints. Outlets and dates named in the question: a date bound to a report
-   ("published on …") filters, falling back to a boost when nothing matches; other
-   dates boost. When two or more outlets are named, their best passages take turns at
-   the top, so each outlet is heard. Explicit `sources=`, `since=`, `until=` filter.
-3. Time. For a status question ("did the summit happen?", "did X sign with Y?",
-   recognised by meaning) the story of the best passage is brought in whole, and its
-   newest dated report leads even when it shares no word with the question; the rest
-   follows by relevance. Reports of other stories never lead by being new.
-4. Spread. At most `max_per_article` passages per article, and near-duplicate
-   (syndicated) passages are dropped, so multi-source questions see several sources.
+   ("published on …") filters, falling back to a boost when nothing matches; other dates
+   boost. When two or more outlets are named, their best passages take turns at the top.
+   Explicit `sources=`, `since=`, `until=` filter, in SQL and in FAISS's id selector.
+3. Time. For a status question ("did the summit happen?") the story of the best passage is
+   brought in whole and its newest dated report leads, even when it shares no word with the
+   question; the rest follows by relevance. Reports of other stories never lead by being new.
+4. Spread. At most `max_per_article` passages per article; near-duplicates (syndicated
+   copies) are dropped.
+
+No model runs here: the sentence to cite is chosen with sentence vectors stored at build time.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-import faiss
 import numpy as np
 
 from .config import Config, Mode
-from .embedding import load_embedder
-from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, parse_constraints, status_margin
+from .query import Query, stemmed_terms
 from .records import Citation, Passage
-from .store import Index, bm25_tokens, open_index
+from .storage import CandidateRows, Filter, Index
 
-__all__ = ["retrieve", "search", "make_query", "load_index", "prepare_question", "rank_sentences", "renumber", "on_topic"]
-
-_POOL = 200  # candidates taken from each side (and from each named outlet) before fusion
-_SOURCE_BOOST = 0.25  # named outlets are strong evidence of intent ("as reported by The Verge")
-_DATE_BOOST = 0.15
-#: A passage is on topic when its cosine similarity is at least this share of the best one's.
-ON_TOPIC = 0.6
-_DUPLICATE_COSINE = 0.97
-_SENTENCES_EMBEDDED = 3  # per passage, when choosing the sentence to cite
+__all__ = ["search", "renumber", "on_topic", "narrowed"]
 
 
-def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> Index:
-    """An `Index` from an index, a path to its folder, or the configured default."""
-    if isinstance(index, Index):
-        return index
-    config = config or Config.from_env()
-    embedder = load_embedder(config.model)
-    return open_index(Path(index) if index is not None else config.index, model_id=embedder.model_id)
+def search(idx: Index, query: Query, k: int, *, mode: Mode, where: Filter, config: Config) -> list[Passage]:
+    """The `k` best passages for `query` among the chunks `where` admits; one metadata snapshot."""
+    with idx.snapshot():
+        scores = _rank(idx, query, where, mode, config)
+        if scores is None:
+            return []
+        chosen = _spread(scores, k, config)
+        return _passages(idx, scores, chosen, query, config)
 
 
-def prepare_question(question: str, config: Config) -> tuple[str, list[str]]:
-    """The question as it will be searched, and notes for the user if it had to change."""
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("the question is empty")
-    text = re.sub(r"\s+", " ", question).strip()
-    notes = []
-    if len(text) > config.max_question_chars:
-        notes.append(f"The question was {len(text):,} characters long; only the first {config.max_question_chars:,} were used.")
-        text = text[: config.max_question_chars]
-    return text, notes
-
-
-@lru_cache(maxsize=4)
-def _status_examples(model: str) -> tuple[np.ndarray, np.ndarray]:
-    """The example status and other questions, encoded once per model."""
-    embedder = load_embedder(model)
-    return embedder.encode(list(STATUS_EXAMPLES)), embedder.encode(list(OTHER_EXAMPLES))
-
-
-def make_query(question: str, idx: Index, config: Config) -> tuple[Query, list[str]]:
-    """The question encoded and read once: vector, named outlets and dates, and whether it asks how things stand."""
-    text, notes = prepare_question(question, config)
-    vector = load_embedder(config.model).encode([text])[0]
-    margin = status_margin(vector, *_status_examples(config.model))
-    # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
-    # current state ("what is the latest on the talks?"); a yes/no question needs only to lean.
-    status = margin > (config.status_margin if asks_yes_or_no(text) else config.status_margin_open)
-    return Query(text, vector, parse_constraints(text, idx.sources), status), notes
-
-
-def retrieve(
-    question: str,
-    k: int = 5,
-    index: Index | Path | str | None = None,
-    *,
-    mode: Mode | None = None,
-    sources: Iterable[str] | None = None,
-    since: dt.date | str | None = None,
-    until: dt.date | str | None = None,
-    config: Config | None = None,
-) -> list[Passage]:
-    """The `k` passages that best answer `question`; for status questions the newest report first.
-
-    `index` is an `Index` or the path of an index folder (default: the configured one).
-    `sources`, `since` and `until` filter by the article's outlet and publication date;
-    undated articles are excluded once a date filter is given.
-    """
-    config = config or Config.from_env()
-    idx = load_index(index, config)
-    query, _ = make_query(question, idx, config)
-    return search(query, idx, k, mode=mode, sources=sources, since=since, until=until, config=config)
-
-
-def search(query: Query, idx: Index, k: int, *, mode: Mode | None = None, sources: Iterable[str] | None = None,
-           since: dt.date | str | None = None, until: dt.date | str | None = None,
-           config: Config) -> list[Passage]:
-    """`retrieve` for a question already made into a `Query`."""
-    allowed = _filter(idx, sources, _as_date(since), _as_date(until))
-    ranked = _rank(idx, query, allowed, mode or config.mode, config)
-    chosen = _spread(idx, ranked, k, config.max_per_article)
-    return _passages(idx, chosen, query, config)
-
-
-def _as_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
-def _filter(idx: Index, sources: Iterable[str] | None, since: dt.date | None, until: dt.date | None) -> np.ndarray:
-    allowed = np.ones(len(idx.chunks), dtype=bool)
-    if sources:
-        allowed &= _from_sources(idx, sources)
-    if since or until:
-        allowed &= _published_within(idx, np.arange(len(idx.chunks)), since, until)
-    return allowed
-
-
-def _from_sources(idx: Index, sources: Iterable[str], chunks: np.ndarray | None = None) -> np.ndarray:
-    wanted = {s.casefold() for s in sources}
-    everyone = idx.chunk_sources if chunks is None else [idx.chunk_sources[i] for i in chunks]
-    return np.array([source in wanted for source in everyone], dtype=bool)
-
-
-def _published_within(idx: Index, chunks: np.ndarray, since: dt.date | None, until: dt.date | None) -> np.ndarray:
-    """Chunks of dated articles published in [since, until]; undated ones never match a date range."""
-    dates = idx.chunk_dates[chunks]
-    inside = dates > 0
-    if since:
-        inside &= dates >= since.toordinal()
-    if until:
-        inside &= dates <= until.toordinal()
-    return inside
-
-
-@dataclass(frozen=True)
-class _Scored:
-    chunk: int
-    score: float  #: fused, boosted, story-ordered: what ranks
-    similarity: float  #: cosine of question and chunk
-    keyword: float  #: BM25 coverage: the chunk's score over what the question's words could reach
+def narrowed(where: Filter, since: object, until: object) -> Filter:
+    """`where` intersected with a date range."""
+    lows = [d for d in (where.since, since) if d]
+    highs = [d for d in (where.until, until) if d]
+    return Filter(where.sources, max(lows) if lows else None, min(highs) if highs else None)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)
 class _Scores:
-    """Scores of candidate chunks, array for array."""
+    """Candidate chunks with their columns and scores, row for row."""
 
-    chunks: np.ndarray
-    score: np.ndarray
-    similarity: np.ndarray
-    coverage: np.ndarray
+    rows: CandidateRows
+    score: np.ndarray  #: fused, boosted, story-ordered: what ranks
+    similarity: np.ndarray  #: cosine of question and chunk
+    coverage: np.ndarray  #: BM25 score over what the question's words could reach
+    order: np.ndarray  #: rows, best first
 
 
-def _rank(idx: Index, query: Query, allowed: np.ndarray, mode: Mode, config: Config) -> list[_Scored]:
-    """Every candidate chunk, best first."""
+def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
     implied = query.constraints
     if implied.published and (implied.since or implied.until):
         # A date bound to a report filters, unless it would leave nothing (then it only boosts).
-        published = allowed & _published_within(idx, np.arange(len(idx.chunks)), implied.since, implied.until)
-        allowed = published if published.any() else allowed
-    ids = np.flatnonzero(allowed)
-    if ids.size == 0:
-        return []
-    tokens = [t for t in bm25_tokens([query.text])[0] if t in idx.bm25.vocab_dict]
-    bm25 = np.zeros(len(idx.chunks), dtype=np.float32)
-    if tokens:
-        bm25 = np.asarray(idx.bm25.get_scores(tokens), dtype=np.float32)
-        bm25[~allowed] = 0.0
-    # The best score each question word reaches anywhere: a chunk's share of their sum says how much
-    # of the question it covers, comparable across questions (the abstention signal uses it).
-    reachable = sum(float(idx.bm25.get_scores([t]).max()) for t in set(tokens))
-    pools = [_candidates(idx, query.vector, bm25, ids)]
+        published = narrowed(where, implied.since, implied.until)
+        if idx.filtered_ids(published).size:
+            where = published
+    allowed = idx.filtered_ids(where) if where else None
+    if allowed is not None and allowed.size == 0:
+        return None
+    pool = config.candidate_pool
+    keyword_ids, keyword_scores = idx.keyword(query.words, pool, where)
+    found = {int(i): float(s) for i, s in zip(keyword_ids, keyword_scores)}
+    pools = [keyword_ids, idx.dense(query.vector, pool, allowed)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
     for source in outlets:  # each named outlet's own best passages, however the others score
-        pools.append(_candidates(idx, query.vector, bm25, ids[_from_sources(idx, [source], ids)]))
-    candidates = np.unique(np.concatenate(pools))
-    scores = _score(idx, query, candidates, bm25, reachable, mode, config)
+        own = Filter((source.casefold(),), where.since, where.until) if not where.sources or source.casefold() in where.sources else None
+        if own is None:
+            continue
+        ids, scores = idx.keyword(query.words, pool, own)
+        found.update({int(i): float(s) for i, s in zip(ids, scores)})
+        pools += [ids, idx.dense(query.vector, pool, idx.filtered_ids(own))]
+    rows = idx.candidates(np.concatenate(pools))
+    if not len(rows.ids):
+        return None
+    best_keyword = max(found.values(), default=0.0)
+    reachable = idx.reachable(query.words)
+    bm25 = _keyword_of(idx, query, rows, found)
+    scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
     if query.status:
-        scores = _story_first(idx, query, scores, allowed, bm25, reachable, mode, config)
-    order = np.argsort(-scores.score, kind="stable")
-    ranked = [_Scored(int(scores.chunks[j]), float(scores.score[j]), float(scores.similarity[j]), float(scores.coverage[j]))
-              for j in order]
-    return _take_turns(idx, ranked, outlets) if outlets else ranked
+        scores = _story_first(idx, query, scores, bm25, where, best_keyword, reachable, mode, config)
+    if outlets:
+        scores = dataclasses.replace(scores, order=_take_turns(scores, outlets))
+    return scores
 
 
-def _candidates(idx: Index, vector: np.ndarray, bm25: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The best `_POOL` chunks among `ids` by meaning, and the best `_POOL` by keywords."""
-    if ids.size == 0:
-        return ids
-    pool = min(_POOL, ids.size)
-    params = None if ids.size == len(idx.chunks) else faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
-    _, dense_ids = idx.vectors.search(vector[None, :], pool, params=params)
-    keyword_ids = ids[np.argsort(-bm25[ids], kind="stable")[:pool]]
-    return np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids[bm25[keyword_ids] > 0]]).astype(np.int64)
+def _keyword_of(idx: Index, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:
+    """BM25 of each row: from the keyword pools, or asked of the index for the dense-only rows."""
+    bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
+    unknown = np.isnan(bm25)
+    if unknown.any():
+        bm25[unknown] = idx.keyword_scores(query.words, rows.ids[unknown])
+    return bm25
 
 
-def _score(idx: Index, query: Query, candidates: np.ndarray, bm25: np.ndarray, reachable: float,
+def _score(rows: CandidateRows, bm25: np.ndarray, query: Query, best_keyword: float, reachable: float,
            mode: Mode, config: Config) -> _Scores:
-    similarity = idx.vectors.reconstruct_batch(candidates) @ query.vector
-    coverage = bm25[candidates] / max(reachable, 1e-6)
-    # For ranking, each side is normalised by its best candidate (measured on bench/dev_questions.jsonl:
+    similarity = rows.vectors @ query.vector
+    coverage = bm25 / max(reachable, 1e-6)
+    # For ranking, each side is normalised by its best (measured on bench/dev_questions.jsonl:
     # better than normalising BM25 by `reachable`, and than raw cosine).
     dense = similarity / max(float(similarity.max()), 1e-6)
-    keyword = bm25[candidates] / max(float(bm25.max()), 1e-6)
+    keyword = bm25 / max(best_keyword, 1e-6)
     if mode == "dense":
         score = dense
     elif mode == "bm25":
         score = keyword + 1e-3 * dense  # dense only breaks ties
     else:
         score = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
-    return _Scores(candidates, score + _constraint_boost(idx, candidates, query), similarity, coverage)
+    score = score + _constraint_boost(rows, query, config)
+    return _Scores(rows, score, similarity, coverage, np.argsort(-score, kind="stable"))
 
 
-def _constraint_boost(idx: Index, candidates: np.ndarray, query: Query) -> np.ndarray:
+def _constraint_boost(rows: CandidateRows, query: Query, config: Config) -> np.ndarray:
     implied = query.constraints
-    boost = np.zeros(len(candidates), dtype=np.float32)
+    boost = np.zeros(len(rows.ids), dtype=np.float32)
     if implied.sources:
-        boost += _SOURCE_BOOST * _from_sources(idx, implied.sources, candidates)
+        wanted = {s.casefold() for s in implied.sources}
+        boost += config.source_boost * np.array([s in wanted for s in rows.sources], dtype=np.float32)
     if implied.since or implied.until:
-        boost += _DATE_BOOST * _published_within(idx, candidates, implied.since, implied.until)
+        inside = rows.dates > 0
+        if implied.since:
+            inside &= rows.dates >= implied.since.toordinal()
+        if implied.until:
+            inside &= rows.dates <= implied.until.toordinal()
+        boost += config.date_boost * inside
     return boost
 
 
-def _story_first(idx: Index, query: Query, scores: _Scores, allowed: np.ndarray, bm25: np.ndarray,
+def _story_first(idx: Index, query: Query, scores: _Scores, bm25: np.ndarray, where: Filter, best_keyword: float,
                  reachable: float, mode: Mode, config: Config) -> _Scores:
     """For a status question: the best passage's story, brought in whole, newest dated report first.
 
     The newest report of a story often shares no word with the question ("the Kestrel mission is
     postponed" for "will the Aurora-2 launch on March 15?"), so its chunks are added to the
     candidates. The newest dated report's best passage then leads; undated reports count as older
-    than any dated one, so they never lead as the newest by accident. Everything else follows by
-    relevance, so the passage that matches the question best (often an earlier report of the same
-    story) comes right after it; the answer shows the rest of the story as dated context.
+    than any dated one. Everything else keeps its relevance order, so the passage that best
+    matches the question (often an earlier report) comes right after it.
     """
-    anchor = int(scores.chunks[int(np.argmax(scores.score))])
-    story = idx.chunk_stories[anchor]
-    members = idx.story_articles[idx.stories[idx.chunks[anchor].article_id].story]
-    present = set(scores.chunks.tolist())
-    missing = [i for a in members for i in idx.article_chunks[a] if allowed[i] and i not in present]
+    rows = scores.rows
+    story = rows.stories[int(scores.order[0])]
+    present = set(rows.ids.tolist())
+    missing = [int(i) for i in idx.story_chunk_ids(story, where) if int(i) not in present]
     if missing:
-        scores = _score(idx, query, np.concatenate([scores.chunks, np.array(missing, dtype=np.int64)]),
-                        bm25, reachable, mode, config)
-    # The newest dated report leads through its best passage; everything else keeps its relevance,
-    # so the passage that best matches the question (often an earlier report) follows right after.
-    in_story = np.flatnonzero(idx.chunk_stories[scores.chunks] == story)
-    dates = idx.chunk_dates[scores.chunks[in_story]]
+        extra = idx.candidates(missing)
+        rows = rows.join(extra)
+        bm25 = np.concatenate([bm25, idx.keyword_scores(query.words, extra.ids)])
+        scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
+    in_story = np.flatnonzero(np.array([s == story for s in rows.stories]))
+    dates = rows.dates[in_story]
     if dates.max() == 0 or dates.min() == dates.max():
         return scores  # no dated report, or all from one day: nothing is newer than the rest
     newest = in_story[dates == dates.max()]
     lead = int(newest[np.argmax(scores.score[newest])])
     score = scores.score.copy()
     score[lead] = float(scores.score.max()) + 1.0
-    return dataclasses.replace(scores, score=score)
+    return dataclasses.replace(scores, score=score, order=np.argsort(-score, kind="stable"))
 
 
-def _take_turns(idx: Index, ranked: list[_Scored], outlets: tuple[str, ...]) -> list[_Scored]:
+def _take_turns(scores: _Scores, outlets: tuple[str, ...]) -> np.ndarray:
     """The named outlets' passages take turns at the top, best outlet first; then everything else."""
-    queues = {s.casefold(): [r for r in ranked if idx.chunk_sources[r.chunk] == s.casefold()] for s in outlets}
-    order = sorted((q for q in queues.values() if q), key=lambda q: -q[0].score)
-    merged: list[_Scored] = []
-    for turn in range(max((len(q) for q in order), default=0)):
-        merged += [queue[turn] for queue in order if turn < len(queue)]
-    named = set(queues)
-    return merged + [r for r in ranked if idx.chunk_sources[r.chunk] not in named]
+    sources = scores.rows.sources
+    named = [s.casefold() for s in outlets]
+    queues = [[int(j) for j in scores.order if sources[j] == s] for s in named]
+    queues = sorted((q for q in queues if q), key=lambda q: -scores.score[q[0]])
+    merged: list[int] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        merged += [q[turn] for q in queues if turn < len(q)]
+    return np.array(merged + [int(j) for j in scores.order if sources[j] not in named], dtype=np.int64)
 
 
-def on_topic(similarity: np.ndarray) -> np.ndarray:
+def on_topic(similarity: np.ndarray, share: float) -> np.ndarray:
     """Which passages bear on the question: close in meaning to it, relative to the closest."""
     if similarity.size == 0:
         return similarity.astype(bool)
-    return similarity >= ON_TOPIC * float(similarity.max())
+    return similarity >= share * float(similarity.max())
 
 
-def _spread(idx: Index, ranked: list[_Scored], k: int, per_article: int) -> list[_Scored]:
-    """Top k with at most `per_article` per article and no near-duplicate of a passage already taken."""
-    chosen: list[_Scored] = []
-    taken: dict[str, int] = {}
-    vectors: list[np.ndarray] = []
-    for item in ranked:
-        if len(chosen) == k:
+def _spread(scores: _Scores, k: int, config: Config) -> list[int]:
+    """Top k rows with at most `max_per_article` per article and no near-duplicate of one taken."""
+    chosen: list[int] = []
+    taken: dict[int, int] = {}
+    rows = scores.rows
+    for j in scores.order:
+        if len(chosen) >= k:
             break
-        article_id = idx.chunks[item.chunk].article_id
-        if taken.get(article_id, 0) >= per_article:
+        article = int(rows.articles[j])
+        if taken.get(article, 0) >= config.max_per_article:
             continue
-        vector = idx.vectors.reconstruct(item.chunk)
-        if any(float(vector @ v) >= _DUPLICATE_COSINE for v in vectors):
+        if chosen and float(np.max(rows.vectors[chosen] @ rows.vectors[j])) >= config.duplicate_cosine:
             continue  # a syndicated copy of a passage already shown
-        chosen.append(item)
-        vectors.append(vector)
-        taken[article_id] = taken.get(article_id, 0) + 1
+        chosen.append(int(j))
+        taken[article] = taken.get(article, 0) + 1
     return chosen
 
 
-def _overlaps(question: str, sentences: list[str]) -> list[float]:
-    """Share of the question's (stemmed, stopword-free) words that each sentence contains."""
-    words = set(bm25_tokens([question])[0])
-    return [len(words & set(tokens)) / max(len(words), 1) for tokens in bm25_tokens(sentences)]
-
-
-def _sentence_score(vector: np.ndarray, query: np.ndarray, overlap: float) -> float:
-    """How well a sentence answers the question: cosine similarity plus a share of the question's words."""
-    return float(vector @ query) + 0.3 * overlap
-
-
-def rank_sentences(question: str, query: np.ndarray, sentences: list[str], config: Config) -> list[float]:
-    vectors = load_embedder(config.model).encode(sentences)
-    return [_sentence_score(v, query, o) for v, o in zip(vectors, _overlaps(question, sentences))]
-
-
-def _passages(idx: Index, chosen: list[_Scored], query: Query, config: Config) -> list[Passage]:
-    """Passages with citations: each cites its sentence that best answers the question.
-
-    Embedding sentences is nearly all of a query's time, so only the few sentences of each passage
-    that share most words with the question are embedded, in one batch.
-    """
-    groups = []
-    for item in chosen:
-        chunk = idx.chunks[item.chunk]
-        text = idx.article_of(chunk).text
-        sentences = [text[s.start : s.end] for s in chunk.sentences]
-        overlap = _overlaps(query.text, sentences)
-        embed = sorted(range(len(sentences)), key=lambda j: -overlap[j])[:_SENTENCES_EMBEDDED]
-        groups.append((sentences, overlap, embed))
-    batch = [sentences[j] for sentences, _, embed in groups for j in embed]
-    vectors = iter(load_embedder(config.model).encode(batch)) if batch else iter([])
+def _passages(idx: Index, scores: _Scores, chosen: list[int], query: Query, config: Config) -> list[Passage]:
+    """Passages with citations: each cites its sentence that best answers the question (no model runs)."""
+    loaded = idx.chunks([int(scores.rows.ids[j]) for j in chosen])
     passages = []
-    for rank, (item, (sentences, overlap, embed)) in enumerate(zip(chosen, groups), 1):
-        scores = [-1.0] * len(sentences)
-        for j in embed:
-            scores[j] = _sentence_score(next(vectors), query.vector, overlap[j])
-        chunk = idx.chunks[item.chunk]
-        article = idx.article_of(chunk)
-        best = chunk.sentences[int(np.argmax(scores))]
+    for rank, j in enumerate(chosen, 1):
+        if int(scores.rows.ids[j]) not in loaded:
+            continue  # deleted by a build committed a moment ago
+        chunk, article, vectors = loaded[int(scores.rows.ids[j])]
+        sentences = [article.text[s.start : s.end] for s in chunk.sentences]
+        overlap = [len(query.terms & stemmed_terms(s)) / max(len(query.terms), 1) for s in sentences]
+        similarity = vectors @ query.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
+        sentence_scores = tuple(float(v) + config.sentence_overlap * o for v, o in zip(similarity, overlap))
+        best = chunk.sentences[int(np.argmax(sentence_scores))]
         citation = Citation(rank, article.id, article.label, article.date, article.source, article.url,
                             article.text[best.start : best.end], best.start, best.end)
-        passages.append(Passage(rank, article.text[chunk.start : chunk.end], item.score, item.similarity,
-                                item.keyword, article, chunk, citation))
-    return passages
+        passages.append(Passage(rank, article.text[chunk.start : chunk.end], float(scores.score[j]),
+                                float(scores.similarity[j]), float(scores.coverage[j]), article, chunk, citation,
+                                sentence_scores))
+    return renumber(passages)
 
 
 def renumber(passages: list[Passage]) -> list[Passage]:

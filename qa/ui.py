@@ -17,12 +17,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 
 import gradio as gr  # noqa: E402
 
-from .answer import URL_SAFE, answer, markdown_escape, sources_markdown  # noqa: E402
+from .answer import URL_SAFE, markdown_escape, sources_markdown  # noqa: E402
+from .build import build_index  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
 from .records import Answer  # noqa: E402
-from .retrieval import load_index  # noqa: E402
-from .store import build_index  # noqa: E402
+from .engine import answer, load_index  # noqa: E402
 
 __all__ = ["create_app", "serve", "render"]
 
@@ -63,8 +63,9 @@ def create_app(config: Config) -> gr.Blocks:
         except QAError as error:
             return f"No usable index: {markdown_escape(str(error))}"
         m = index.manifest
-        return (f"Index `{config.index}`: {m['articles']} articles, {m['chunks']} chunks, "
-                f"built {m['built_at']} with {markdown_escape(m['model'])}.")
+        return (f"Index `{markdown_escape(str(config.index))}` (generation {index.generation}): {m['articles']} articles, "
+                f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
+                f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`.")
 
     def rebuild() -> str:
         if not build_lock.acquire(blocking=False):

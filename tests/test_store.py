@@ -1,14 +1,23 @@
+"""The index on disk: format, refusal of damaged or foreign indexes, incremental builds, generations, lock, kill -9."""
+
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLES, write
+from conftest import ARTICLES, ROOT, write
 
-from qa import BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, build_index, retrieve
-from qa.store import FORMAT_VERSION
+from qa import (BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, add_articles,
+                build_index, index_status, load_index, remove_articles, retrieve)
+from qa.engine import engine_for
+from qa.storage import FILE_NAME, FORMAT_VERSION, Index, writer_lock
 
 
 def _copy(seeds: Config, tmp_path: Path) -> Path:
@@ -17,46 +26,67 @@ def _copy(seeds: Config, tmp_path: Path) -> Path:
     return copy
 
 
+def _articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(ARTICLES, folder)
+    return folder
+
+
 def test_manifest_records_the_build(seeds: Config) -> None:
-    manifest = json.loads((seeds.index / "manifest.json").read_text())
-    assert manifest["format_version"] == FORMAT_VERSION and manifest["dimension"] == 384
-    assert manifest["articles"] == 2 and manifest["chunks"] >= 2 and len(manifest["fingerprint"]) == 16
-    assert "all-MiniLM-L6-v2" in manifest["model"] and manifest["built_at"]
+    index = Index(seeds.index)
+    m = index.manifest
+    assert m["format_version"] == FORMAT_VERSION and m["dimension"] == 384 and m["generation"] >= 1
+    assert m["articles"] == 2 and m["chunks"] >= 2 and m["factory"] == "IDMap2,Flat"
+    assert "all-MiniLM-L6-v2" in m["model"] and m["built_at"] and Path(m["articles_folder"]) == ARTICLES.resolve()
+    assert (seeds.index / m["vectors"]).exists()
 
 
 def test_index_of_another_model_is_refused(seeds: Config, tmp_path: Path) -> None:
     copy = _copy(seeds, tmp_path)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["model"] = "sentence-transformers/all-mpnet-base-v2"
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with sqlite3.connect(copy / FILE_NAME) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'model'", ('"sentence-transformers/all-mpnet-base-v2"',))
     with pytest.raises(IndexMismatchError, match=r"built with model 'sentence-transformers/all-mpnet-base-v2'.*rebuild"):
         retrieve("summit", index=copy)
 
 
-def test_damaged_and_missing_indexes_are_refused(seeds: Config, tmp_path: Path) -> None:
+def test_damaged_missing_and_old_indexes_are_refused(seeds: Config, tmp_path: Path) -> None:
     copy = _copy(seeds, tmp_path)
-    (copy / "vectors.faiss").write_bytes(b"not faiss")
+    vectors = copy / Index(copy).manifest["vectors"]
+    vectors.write_bytes(b"not faiss")
     with pytest.raises(CorruptIndexError, match="rebuild"):
         retrieve("summit", index=copy)
     with pytest.raises(IndexNotFoundError, match="qa build"):
         retrieve("summit", index=tmp_path / "nowhere")
-    (copy / "manifest.json").write_text("{")
-    with pytest.raises(CorruptIndexError, match="unreadable"):
+    (copy / FILE_NAME).write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    for leftover in copy.glob(FILE_NAME + "-*"):
+        leftover.unlink()
+    with pytest.raises(CorruptIndexError):
         retrieve("summit", index=copy)
+    old = tmp_path / "old"
+    write(old, "manifest.json", '{"format": "qa-index", "format_version": 2}')
+    with pytest.raises(IndexMismatchError, match="older format.*qa build"):
+        retrieve("summit", index=old)
 
 
-def test_rebuild_swaps_atomically_and_failure_keeps_the_old_index(tmp_path: Path) -> None:
-    articles = tmp_path / "articles"
-    shutil.copytree(ARTICLES, articles)
+def test_builds_apply_only_what_changed_and_a_failed_build_keeps_the_old_index(tmp_path: Path) -> None:
+    articles = _articles(tmp_path)
     config = Config(articles=articles, index=tmp_path / "index" / "default")
     first = build_index(config)
-    assert config.index.is_symlink() and first.embedded == first.chunks
+    assert first.embedded == first.chunks and first.generation == 1
     before = retrieve("did the summit happen?", index=config.index)[0].text
+    assert build_index(config).generation == 1  # nothing changed: no new generation
 
     write(articles, "extra.md", "---\ndate: 2022-02-25\n---\nThe harbour reopened after the storm.\n")
     second = build_index(config)
-    assert second.embedded == 1 and second.chunks == first.chunks + 1  # unchanged chunks are not re-embedded
-    assert len(list((tmp_path / "index").glob("default.*"))) == 1  # the replaced build is gone
+    assert (second.added, second.changed, second.removed, second.embedded) == (1, 0, 0, 1)
+    assert second.chunks == first.chunks + 1 and second.generation == 2
+    assert index_status(config).summary().endswith("up to date with its articles folder")
+
+    (articles / "extra.md").unlink()
+    third = build_index(config)
+    assert (third.removed, third.embedded, third.chunks) == (1, 0, first.chunks)
+    assert all(p.article.id != "extra.md" for p in retrieve("harbour reopened storm", index=config.index))
+    assert len(list((config.index / "vectors").glob("*.faiss"))) == 2  # the current and the previous generation
 
     for path in articles.iterdir():
         path.unlink()
@@ -66,8 +96,56 @@ def test_rebuild_swaps_atomically_and_failure_keeps_the_old_index(tmp_path: Path
     assert retrieve("did the summit happen?", index=config.index)[0].text == before
 
 
-def test_a_model_that_is_not_here_is_a_clear_error(tmp_path: Path) -> None:
-    config = Config(articles=ARTICLES, index=tmp_path / "index" / "default", model=str(tmp_path / "no-such-model"))
-    with pytest.raises(QAError, match="never downloads"):
-        build_index(config)
-    assert not config.index.exists()
+def test_add_and_remove_one_article_and_a_running_engine_sees_each_generation(tmp_path: Path) -> None:
+    config = Config(articles=_articles(tmp_path), index=tmp_path / "index")
+    build_index(config)
+    engine = engine_for(config.index, config)
+    assert engine.retrieve("lighthouse keeper Orla Venn", k=1)[0].article.id != "lighthouse.md"
+    outside = write(tmp_path / "elsewhere", "lighthouse.md",
+                    "# Orla Venn retires\n\nDate: 2024-05-02\n\nThe lighthouse keeper Orla Venn retired after forty years on Skellig Rock.\n")
+    report = add_articles([outside], config)
+    assert (report.added, report.embedded) == (1, 1) and (config.articles / "lighthouse.md").exists()
+    assert engine.retrieve("lighthouse keeper Orla Venn", k=1)[0].article.id == "lighthouse.md"  # no restart
+    with pytest.raises(BuildError, match="other content"):
+        add_articles([write(tmp_path / "other", "lighthouse.md", "Another text entirely.")], config)
+    remove_articles(["lighthouse.md"], config)
+    assert all(p.article.id != "lighthouse.md" for p in engine.retrieve("lighthouse keeper Orla Venn", k=5))
+    with pytest.raises(BuildError, match="not in the index"):
+        remove_articles(["no-such-article.md"], config)
+
+
+def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+    config = Config(articles=_articles(tmp_path), index=tmp_path / "index")
+    build_index(config)
+    with writer_lock(config.index):
+        with pytest.raises(BuildError, match="another build is running"):
+            build_index(config, full=True)
+    assert load_index(config.index, config).manifest["generation"] == 1
+
+
+def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> None:
+    """Builds killed at many moments (ingest, embedding, commit, housekeeping): the index always answers."""
+    articles = _articles(tmp_path)
+    index = tmp_path / "index"
+    config = Config(articles=articles, index=index)
+    build_index(config)
+    for n in range(40):
+        write(articles, f"batch/{n:02d}.md", f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
+              + f"The council of town number {n} met to discuss the budget, the harbour and the storm. " * 12)
+    script = ("import sys, qa; qa.build_index(qa.Config(articles=sys.argv[1], index=sys.argv[2]), full=sys.argv[3] == 'full')")
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    killed = 0
+    for attempt, delay in enumerate((0.5, 1.5, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)):
+        process = subprocess.Popen([sys.executable, "-c", script, str(articles), str(index), "full" if attempt % 2 else "incremental"],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        fresh = Index(index)  # loads: the last committed generation, whole
+        assert fresh.manifest["articles"] in (2, 42) and fresh.vectors.ntotal == fresh.manifest["chunks"]
+        assert retrieve("did the summit happen?", index=index, config=config)
+    assert killed >= 3
+    final = build_index(config)  # and the next build completes, cleaning up what killed builds left
+    assert final.articles == 42 and not list((index / "vectors").glob("*.tmp"))

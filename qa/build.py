@@ -1,0 +1,471 @@
+"""Build: articles folder → a new generation of the index, applying only what changed.
+
+    scan the folder → diff against the index → chunk and embed what is new → one commit
+
+A file whose size and modification time are unchanged is not even read; one whose bytes are
+unchanged is not parsed; an article whose content hash is unchanged is not re-chunked or
+re-embedded, and a chunk whose text was embedded before (a renamed file) reuses its vectors.
+Removed articles are deleted from every part. The whole change is one SQLite transaction that
+also names the new vector file, so readers see the old generation or the new one, and a killed
+build leaves the old one (see `qa/storage/`). `--full` rebuilds everything from the files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunker, embed_prefix, embed_text
+from .config import Config
+from .embedding import Encoder, shared_encoder
+from .errors import BuildError
+from .ingest import IngestError, article_files, parse_bytes
+from .records import Article, Chunk, IngestWarning
+from .storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_legacy, read_meta, vector_file, writer_lock
+from .storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
+from .storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
+from .stories import StoryMember, assign_stories, linking_settings
+
+__all__ = ["build_index", "add_articles", "remove_articles", "index_status", "BuildReport", "IndexStatus", "article_hash"]
+
+Log = Callable[[str], None]
+
+
+def article_hash(article: Article) -> str:
+    """Identity of an article's content and metadata."""
+    return hashlib.sha1(json.dumps(asdict(article) | {"date": str(article.date)}, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    articles: int
+    chunks: int
+    added: int
+    changed: int
+    removed: int
+    embedded: int  #: chunks embedded now; the others were kept or reused by content hash
+    linked: int  #: articles linked into stories now; the rest kept their story
+    seconds: float
+    warnings: tuple[IngestWarning, ...]
+    generation: int
+    factory: str
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (f"generation {self.generation}: {self.articles} articles, {self.chunks} chunks ({self.added} added, "
+                f"{self.changed} changed, {self.removed} removed; {self.embedded} chunks embedded, {self.linked} articles "
+                f"linked into stories) in {self.seconds:.1f} s, {len(self.warnings)} warnings, vectors {self.factory} → {self.path}")
+
+
+@dataclass
+class _Scan:
+    """What the folder holds now, against what the index holds."""
+
+    upserts: list[Article] = field(default_factory=list)  #: new or changed articles
+    changed: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    files: dict[str, tuple[int, int, str, list[str], list[str]]] = field(default_factory=dict)  #: rel → size, mtime, digest, ids, warnings
+    warnings: list[IngestWarning] = field(default_factory=list)
+
+
+# --- public entry points ------------------------------------------------------------------------
+
+
+def build_index(config: Config, *, full: bool = False, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
+    """Bring the index at `config.index` up to date with `config.articles` (everything, with `full`)."""
+    target = Path(config.index)
+    if target.exists() and is_legacy(target.resolve()):
+        return _upgrade(config, progress=progress, log=log)
+    with _Writer(target, config, log) as writer:
+        scan = writer.scan_folder(Path(config.articles), full=full)
+        return writer.apply(scan, full=full, progress=progress)
+
+
+def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
+    """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
+    with _Writer(Path(config.index), config, log) as writer:
+        folder = writer.articles_folder()
+        rels = [writer.adopt(Path(p), folder) for p in paths]
+        scan = writer.scan_files(folder, rels)
+        if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
+            raise BuildError("none of the given files holds a readable article; the index is unchanged: "
+                             + "; ".join(str(w) for w in scan.warnings))
+        return writer.apply(scan, full=False, progress=progress)
+
+
+def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
+    """Remove articles by id; a later build does not bring them back while their file is unchanged."""
+    with _Writer(Path(config.index), config, log) as writer:
+        known = {r[0] for r in writer.connection.execute("SELECT id FROM articles")}
+        missing = [a for a in article_ids if a not in known]
+        if missing:
+            raise BuildError(f"not in the index: {', '.join(missing)} (see `qa status --articles`)")
+        return writer.apply(_Scan(removed=set(article_ids)), full=False, progress=False)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: Path
+    generation: int
+    articles: int
+    chunks: int
+    model: str
+    factory: str
+    built_at: str
+    articles_folder: str
+    pending_added: int
+    pending_changed: int
+    pending_removed: int
+    warnings: tuple[IngestWarning, ...]
+
+    def summary(self) -> str:
+        pending = (f"a build would add {self.pending_added}, change {self.pending_changed} and remove "
+                   f"{self.pending_removed} articles" if self.pending_added or self.pending_changed or self.pending_removed
+                   else "up to date with its articles folder")
+        return (f"index {self.path} (generation {self.generation}): {self.articles} articles, {self.chunks} chunks\n"
+                f"model {self.model}; vectors {self.factory}; built {self.built_at} from {self.articles_folder}\n{pending}")
+
+
+def index_status(config: Config) -> IndexStatus:
+    """What the index holds and what a build of its articles folder would change (reads, never writes)."""
+    from .storage import Index
+
+    index = Index(config.index)
+    meta = index.manifest
+    writer = _Writer.__new__(_Writer)
+    writer.connection, writer.config, writer.log = index.connection, config, lambda _: None
+    folder = Path(meta.get("articles_folder") or config.articles)
+    try:
+        scan = writer.scan_folder(folder, full=False)
+    except FileNotFoundError:
+        scan = _Scan(warnings=[IngestWarning(str(folder), "articles folder not found")])
+    return IndexStatus(Path(config.index), index.generation, int(meta["articles"]), int(meta["chunks"]), index.model_id,
+                       index.factory, str(meta["built_at"]), str(folder), len(scan.upserts) - len(scan.changed),
+                       len(scan.changed), len(scan.removed), tuple(scan.warnings))
+
+
+# --- the writer ----------------------------------------------------------------------------------
+
+
+class _Writer:
+    """The one process allowed to change an index folder, for the length of a `with` block."""
+
+    def __init__(self, target: Path, config: Config, log: Log) -> None:
+        self.target, self.config, self.log = target, config, log
+        self.folder = target.resolve() if target.exists() else target
+
+    def __enter__(self) -> _Writer:
+        self._lock = writer_lock(self.folder)
+        self._lock.__enter__()
+        try:
+            self.connection = connect(self.folder / FILE_NAME, create=True)
+            self.meta = read_meta(self.connection)
+        except sqlite3.DatabaseError as error:
+            self._lock.__exit__(None, None, None)
+            raise BuildError(f"the index at {self.target} is damaged ({error}); move it away and build again") from error
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+        self._lock.__exit__(None, None, None)
+
+    def articles_folder(self) -> Path:
+        return Path(self.meta.get("articles_folder") or self.config.articles)
+
+    def adopt(self, path: Path, folder: Path) -> str:
+        """The file's id in the articles folder, copying it in when it lives elsewhere (never over another file)."""
+        if not path.is_file():
+            raise BuildError(f"{path} is not a file")
+        try:
+            return path.resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            pass
+        folder.mkdir(parents=True, exist_ok=True)
+        destination = folder / path.name
+        if destination.exists() and destination.read_bytes() != path.read_bytes():
+            raise BuildError(f"{destination} already exists with other content; rename {path.name} and add it again")
+        shutil.copyfile(path, destination)
+        return destination.relative_to(folder).as_posix()
+
+    # --- scanning ---------------------------------------------------------------------------------
+
+    def scan_folder(self, folder: Path, *, full: bool) -> _Scan:
+        files, warnings = article_files(folder)
+        scan = self._scan(folder, [(p, rel) for p, rel in files], full=full, every_file=True)
+        scan.warnings[:0] = warnings
+        return scan
+
+    def scan_files(self, folder: Path, rels: list[str]) -> _Scan:
+        return self._scan(folder, [(folder / rel, rel) for rel in rels], full=False, every_file=False)
+
+    def _scan(self, folder: Path, files: list[tuple[Path, str]], *, full: bool, every_file: bool) -> _Scan:
+        known_files = {r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
+        known = dict(self.connection.execute("SELECT id, hash FROM articles"))
+        scan = _Scan()
+        present: set[str] = set()
+        for path, rel in files:
+            try:
+                stat = path.stat()
+                before = known_files.get(rel)
+                if before and not full and (stat.st_size, stat.st_mtime_ns) == (before[0], before[1]):
+                    ids, notes = json.loads(before[3]), json.loads(before[4])  # untouched: not even read
+                    scan.files[rel] = (stat.st_size, stat.st_mtime_ns, before[2], ids, notes)
+                    present.update(ids)
+                    scan.warnings += [IngestWarning(rel, n) for n in notes]
+                    continue
+                if stat.st_size > self.config.max_article_bytes:
+                    raise IngestError(f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
+                                      "limit (QA_MAX_ARTICLE_BYTES)")
+                raw = path.read_bytes()
+                digest = hashlib.sha1(raw).hexdigest()
+                if before and not full and digest == before[2]:  # touched, same bytes: not parsed again
+                    ids, notes = json.loads(before[3]), json.loads(before[4])
+                    scan.files[rel] = (stat.st_size, stat.st_mtime_ns, digest, ids, notes)
+                    present.update(ids)
+                    scan.warnings += [IngestWarning(rel, n) for n in notes]
+                    continue
+                articles, notes = parse_bytes(raw, path.suffix, rel)
+            except (IngestError, OSError) as error:
+                scan.warnings.append(IngestWarning(rel, f"{error}, skipped"))
+                continue
+            scan.warnings += [IngestWarning(rel, n) for n in notes]
+            scan.files[rel] = (stat.st_size, stat.st_mtime_ns, digest, [a.id for a in articles], notes)
+            for article in articles:
+                present.add(article.id)
+                if full or known.get(article.id) != article_hash(article):
+                    scan.upserts.append(article)
+                    if article.id in known:
+                        scan.changed.add(article.id)
+        if every_file:
+            scan.removed = set(known) - present
+        else:  # articles that left a re-read file are removed with it
+            for rel in scan.files:
+                before = known_files.get(rel)
+                if before:
+                    scan.removed |= set(json.loads(before[3])) - present
+        return scan
+
+    # --- applying ---------------------------------------------------------------------------------
+
+    def apply(self, scan: _Scan, *, full: bool, progress: bool) -> BuildReport:
+        started = time.perf_counter()
+        for warning in scan.warnings:
+            self.log(str(warning))
+        encoder = shared_encoder(self.config)
+        if self.meta.get("model") not in (None, encoder.model_id) and not full:
+            raise BuildError(f"the index was built with model {self.meta['model']!r}, the configured model is "
+                             f"{encoder.model_id!r}; rebuild it with `qa build --full`")
+        total_before = len(self.connection.execute("SELECT id FROM articles").fetchall())
+        if full or not self.meta:
+            scan.removed |= {r[0] for r in self.connection.execute("SELECT id FROM articles")} - {a.id for a in scan.upserts}
+        remaining = total_before - len(scan.removed) - len(scan.changed) + len(scan.upserts)
+        if remaining <= 0:
+            raise BuildError(f"no readable articles in {self.config.articles}; the previous index (if any) is unchanged")
+        settings = linking_settings(self.config)
+        relink_all = self.meta.get("stories") != settings and bool(self.meta)
+        if self.meta and not (full or scan.upserts or scan.removed or relink_all):  # nothing changed: no new generation
+            articles, count = int(self.meta["articles"]), int(self.meta["chunks"])
+            return BuildReport(self.target, articles, count, 0, 0, 0, 0, 0, time.perf_counter() - started,
+                               tuple(scan.warnings), int(self.meta["generation"]), str(self.meta["factory"]))
+        chunker = Chunker(encoder, max_tokens=min(self.config.chunk_tokens, encoder.max_tokens), model_id=encoder.model_id)
+        chunks = [c for article in scan.upserts for c in chunker.chunk(article)]
+        by_id = {a.id: a for a in scan.upserts}
+        vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
+        members, linked = self._link(scan, chunks, vectors, relink_all)
+
+        generation = int(self.meta.get("generation", 0)) + 1
+        with transaction(self.connection, write=True) as db:
+            dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
+            self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
+            for story_member in linked.values():
+                db.execute("UPDATE articles SET story = ?, names = ? WHERE id = ?",
+                           (story_member.story, json.dumps(sorted(story_member.names)), story_member.article_id))
+            for rel, (size, mtime, digest, ids, notes) in scan.files.items():
+                db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                           (rel, size, mtime, digest, json.dumps(ids), json.dumps(notes)))
+            if full or not self.meta:
+                kept = set(scan.files)
+                db.executemany("DELETE FROM files WHERE path = ?", [(r[0],) for r in db.execute("SELECT path FROM files") if r[0] not in kept])
+            count = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
+            meta = {
+                "format": FORMAT, "format_version": FORMAT_VERSION, "generation": generation, "model": encoder.model_id,
+                "encoder_backend": encoder.backend, "dimension": encoder.dimension, "max_tokens": chunker.max_tokens,
+                "articles": articles, "chunks": count, "vectors": vector_file(generation), "factory": factory,
+                "stories": settings, "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
+                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "trained_on": count if factory != self.meta.get("factory") or full or "IVF" not in factory
+                else self.meta.get("trained_on", count),
+            }
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        housekeep(self.folder, generation)
+        return BuildReport(self.target, articles, count, len(scan.upserts) - len(scan.changed), len(scan.changed),
+                           len(scan.removed), embedded, len(linked) + len(members), time.perf_counter() - started,
+                           tuple(scan.warnings), generation, factory)
+
+    def _embed(self, encoder: Encoder, chunks: list[Chunk], articles: dict[str, Article], *, reuse: bool,
+               progress: bool) -> tuple[np.ndarray, list[np.ndarray], int]:
+        vectors = np.zeros((len(chunks), encoder.dimension), dtype=np.float32)
+        sentence_vectors: list[np.ndarray] = [np.zeros((0, encoder.dimension), np.float32)] * len(chunks)
+        missing = list(range(len(chunks)))
+        if reuse and chunks:
+            known: dict[str, tuple[bytes, bytes | None]] = {}
+            hashes = list({c.content_hash for c in chunks})
+            for first in range(0, len(hashes), 900):
+                part = hashes[first : first + 900]
+                for content_hash, vector, sentences in self.connection.execute(
+                    "SELECT c.content_hash, c.vector, s.vectors FROM chunks c LEFT JOIN sentence_vectors s ON s.chunk = c.id "
+                    f"WHERE c.content_hash IN ({','.join('?' * len(part))})", part):
+                    known[content_hash] = (vector, sentences)
+            missing = []
+            for i, chunk in enumerate(chunks):
+                if chunk.content_hash in known and known[chunk.content_hash][1] is not None:
+                    vector, sentences = known[chunk.content_hash]
+                    vectors[i] = np.frombuffer(vector, dtype=np.float16)
+                    sentence_vectors[i] = np.frombuffer(sentences, dtype=np.float16).reshape(-1, encoder.dimension).astype(np.float32)
+                else:
+                    missing.append(i)
+        started, step = time.perf_counter(), max(encoder.batch_size * 8, 256)
+        for first in range(0, len(missing), step):
+            part = missing[first : first + step]
+            texts, spans = [], []
+            for i in part:
+                chunk, article = chunks[i], articles[chunks[i].article_id]
+                prefix = embed_prefix(article)
+                shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
+                texts.append(embed_text(article, chunk))
+                spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
+            got, got_spans = encoder.encode_chunks(texts, spans)
+            vectors[part] = got
+            for i, span_vectors in zip(part, got_spans):
+                sentence_vectors[i] = span_vectors
+            done = first + len(part)
+            if progress or len(missing) > step:
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                self.log(f"embedded {done}/{len(missing)} chunks ({rate:.0f} chunks/s)")
+        return vectors, sentence_vectors, len(missing)
+
+    def _link(self, scan: _Scan, chunks: list[Chunk], vectors: np.ndarray,
+              relink_all: bool) -> tuple[list[StoryMember], dict[str, StoryMember]]:
+        """Stories for the new articles (and for every article when the linking rules changed).
+
+        Returns the members of the new articles, and the re-linked members of kept articles.
+        """
+        leaving = scan.removed | scan.changed
+        kept_rows = [r for r in self.connection.execute(
+            f"SELECT {article_columns('a')}, a.story, a.names, c.vector FROM articles a LEFT JOIN chunks c "
+            "ON c.article = a.key AND c.ordinal = 0") if r[1] not in leaving]
+        dimension = vectors.shape[1]
+        kept_vectors = np.array([np.frombuffer(r[10], dtype=np.float16) if r[10] else np.zeros(dimension, np.float16)
+                                 for r in kept_rows], dtype=np.float32).reshape(-1, dimension)
+        leads: dict[str, int] = {}
+        for i, chunk in enumerate(chunks):
+            leads.setdefault(chunk.article_id, i)
+        fresh_vectors = np.array([vectors[leads[a.id]] if a.id in leads else np.zeros(dimension, np.float32)
+                                  for a in scan.upserts], dtype=np.float32).reshape(-1, dimension)
+        if relink_all:
+            kept_articles = [article_from_row(r[:8]) for r in kept_rows]
+            everyone = assign_stories(kept_articles + scan.upserts, np.concatenate([kept_vectors, fresh_vectors]), self.config)
+            return everyone[len(kept_articles):], {m.article_id: m for m in everyone[: len(kept_articles)]}
+        known = [StoryMember(r[1], dt.date.fromordinal(r[3]) if r[3] else None, r[4], frozenset(json.loads(r[9])), r[8])
+                 for r in kept_rows]
+        return assign_stories(scan.upserts, fresh_vectors, self.config, known, kept_vectors), {}
+
+    def _delete(self, db: sqlite3.Connection, article_ids: set[str]) -> np.ndarray:
+        """Delete articles with their chunks, sentence vectors and keywords; returns the chunk ids dropped."""
+        dropped: list[int] = []
+        for article_id in article_ids:
+            row = db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if row is None:
+                continue
+            article = article_from_row(row)
+            for chunk_id, start, end in db.execute("SELECT id, start, end FROM chunks WHERE article = ?", (row[0],)).fetchall():
+                text = embed_text(article, Chunk(article.id, start, end, (), 0, ""))
+                db.execute("INSERT INTO keywords (keywords, rowid, text) VALUES ('delete', ?, ?)", (chunk_id, text))
+                db.execute("DELETE FROM sentence_vectors WHERE chunk = ?", (chunk_id,))
+                dropped.append(chunk_id)
+            db.execute("DELETE FROM chunks WHERE article = ?", (row[0],))
+            db.execute("DELETE FROM articles WHERE key = ?", (row[0],))
+        return np.array(dropped, dtype=np.int64)
+
+    def _insert(self, db: sqlite3.Connection, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
+                sentence_vectors: list[np.ndarray], members: list[StoryMember]) -> None:
+        story = {m.article_id: m for m in members}
+        by_id = {a.id: a for a in articles}
+        keys: dict[str, int] = {}
+        for article in articles:
+            member = story[article.id]
+            cursor = db.execute(
+                "INSERT INTO articles (id, hash, file, title, date, source, source_fold, url, author, text, story, names) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (article.id, article_hash(article), article.id.split("#", 1)[0], article.title,
+                 article.date.toordinal() if article.date else None, article.source, (article.source or "").casefold(),
+                 article.url, article.author, article.text, member.story, json.dumps(sorted(member.names))))
+            keys[article.id] = int(cursor.lastrowid or 0)
+        ordinal: dict[str, int] = {}
+        for i, chunk in enumerate(chunks):
+            n = ordinal[chunk.article_id] = ordinal.get(chunk.article_id, -1) + 1
+            db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (chunk.id, keys[chunk.article_id], n, chunk.start, chunk.end, chunk.token_count, chunk.content_hash,
+                        sentences_json(chunk), f16(vectors[i])))
+            db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
+            db.execute("INSERT INTO keywords (rowid, text) VALUES (?, ?)", (chunk.id, embed_text(by_id[chunk.article_id], chunk)))
+
+    def _write_vectors(self, db: sqlite3.Connection, generation: int, count: int, dropped: np.ndarray,
+                       chunks: list[Chunk], vectors: np.ndarray, full: bool, dimension: int) -> str:
+        """The vector file of the new generation: updated in place, or rebuilt from the stored vectors
+        when the index type changes with the size or an IVF index has outgrown its training (4×)."""
+        factory = factory_for(count, dimension, self.config.exact_below)
+        trained_on = int(self.meta.get("trained_on") or 0)
+        rebuild = full or not self.meta or factory != self.meta.get("factory") or ("IVF" in factory and count > 4 * trained_on)
+        path = self.folder / vector_file(generation)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if rebuild:
+            rows = db.execute("SELECT id, vector FROM chunks").fetchall()
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            stored = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), dimension).astype(np.float32)
+            index = build_vectors(factory, ids, stored)
+        else:
+            index = read_vectors(self.folder / self.meta["vectors"], self.config.ivf_nprobe)
+            index = update_vectors(index, dropped, np.array([c.id for c in chunks], dtype=np.int64), vectors)
+        write_vectors(index, path)
+        return factory
+
+
+def _upgrade(config: Config, *, progress: bool, log: Log) -> BuildReport:
+    """An index of an earlier format is rebuilt whole beside it, then swapped in."""
+    target = Path(config.index)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    staging = target.parent / f".{target.name}.building-{stamp}"
+    log(f"{target} has an older index format; building a new one beside it")
+    report = build_index(dataclasses.replace(config, index=staging), full=True, progress=progress, log=log)
+    old = target.resolve()
+    final = target.parent / f"{target.name}.{stamp}"
+    staging.rename(final)
+    link = target.parent / f".{target.name}.link-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(final.name)
+    if target.is_symlink():
+        os.replace(link, target)
+    else:
+        target.rename(target.parent / f".{target.name}.old-{stamp}")
+        os.replace(link, target)
+        old = target.parent / f".{target.name}.old-{stamp}"
+    shutil.rmtree(old, ignore_errors=True)
+    return dataclasses.replace(report, path=target)

@@ -1,0 +1,215 @@
+"""The engine: configuration, encoder and index loaded once; one `Query` per question.
+
+`qa.retrieve` and `qa.answer` are thin functions over a cached `Engine` per index path and
+configuration. Before each question the engine checks the index's generation (one SQLite
+read) and loads a newer build when one was committed, so a running server never needs a
+restart after `qa build` / `qa add` / `qa remove`. A question is encoded once; nothing after
+that runs the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .answer import compose
+from .config import Config, Mode
+from .embedding import Encoder, shared_encoder
+from .errors import IndexMismatchError
+from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_words, parse_constraints, status_margin, stemmed_terms
+from .records import Answer, Passage
+from .retrieval import search
+from .storage import Filter, Index
+
+__all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
+
+
+def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
+    """The question as it will be searched, and notes for the user if it had to change."""
+    if question is None or (isinstance(question, str) and not question.strip()):
+        raise ValueError("the question is empty")
+    if not isinstance(question, str):
+        raise ValueError(f"the question must be text, not {type(question).__name__}")
+    text = re.sub(r"\s+", " ", question.encode("utf-8", "replace").decode("utf-8")).strip()
+    notes = []
+    if len(text) > config.max_question_chars:
+        notes.append(f"The question was {len(text):,} characters long; only the first {config.max_question_chars:,} were used.")
+        text = text[: config.max_question_chars]
+    return text, notes
+
+
+def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
+    if value is None or value == "" or isinstance(value, dt.date):
+        return value or None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def make_filter(sources: Iterable[str] | str | None, since: dt.date | str | None, until: dt.date | str | None) -> Filter:
+    """Explicit filters, checked: one source may be given as a plain string."""
+    if isinstance(sources, str):
+        sources = [sources]
+    wanted = tuple(dict.fromkeys(s.strip().casefold() for s in sources or () if isinstance(s, str) and s.strip()))
+    low, high = _as_date(since, "since"), _as_date(until, "until")
+    if low and high and low > high:
+        raise ValueError(f"since ({low}) is after until ({high}): no article can match")
+    return Filter(wanted, low, high)
+
+
+class Engine:
+    """Everything a question needs, loaded once per process and index."""
+
+    def __init__(self, config: Config, index: Path | str | None = None) -> None:
+        self.config = config
+        self.path = Path(index) if index is not None else Path(config.index)
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+        self._examples: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def encoder(self) -> Encoder:
+        return shared_encoder(self.config)
+
+    def index(self) -> Index:
+        """The current generation, reloaded when a build has committed a newer one."""
+        with self._lock:
+            current = self._index
+            if current is None or current.generation_now() != current.generation:
+                fresh = Index(self.path, nprobe=self.config.ivf_nprobe)
+                if fresh.model_id != self.encoder.model_id:
+                    raise IndexMismatchError(
+                        f"index at {self.path} was built with model {fresh.model_id!r}, but the configured model is "
+                        f"{self.encoder.model_id!r}; rebuild it with `qa build --full --index {self.path}` "
+                        "(or configure the model it was built with)")
+                self._index = current = fresh
+            return current
+
+    def make_query(self, question: str, index: Index) -> tuple[Query, list[str]]:
+        """The question read and encoded once: vector, words, outlets, dates, and whether it asks how things stand."""
+        text, notes = prepare_question(question, self.config)
+        vector = self.encoder.encode([text])[0]
+        margin = status_margin(vector, *self._status_examples())
+        # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
+        # current state ("what is the latest on the talks?"); a yes/no question needs only to lean.
+        status = margin > (self.config.status_margin if asks_yes_or_no(text) else self.config.status_margin_open)
+        query = Query(text, vector, parse_constraints(text, index.sources()), status, keyword_words(text), stemmed_terms(text))
+        return query, notes
+
+    def _status_examples(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._examples is None:
+            self._examples = (self.encoder.encode(list(STATUS_EXAMPLES)), self.encoder.encode(list(OTHER_EXAMPLES)))
+        return self._examples
+
+    def retrieve(self, question: str, k: int | None = None, *, mode: Mode | None = None,
+                 sources: Iterable[str] | str | None = None, since: dt.date | str | None = None,
+                 until: dt.date | str | None = None) -> list[Passage]:
+        index = self.index()
+        where = make_filter(sources, since, until)
+        query, _ = self.make_query(question, index)
+        return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+
+    def answer(self, question: str, history: Sequence[Any] | None = None, *, sources: Iterable[str] | str | None = None,
+               since: dt.date | str | None = None, until: dt.date | str | None = None, k: int | None = None,
+               mode: Mode | None = None) -> Answer:
+        index = self.index()
+        where = make_filter(sources, since, until)
+        text, notes = prepare_question(question, self.config)
+        query, _ = self.make_query(_with_context(text, history), index)
+        passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+        with index.snapshot():
+            return compose(question, query, passages, index, self.config, notes)
+
+
+def _k(k: int | None, config: Config) -> int:
+    k = config.k if k is None else k
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100:
+        raise ValueError(f"k must be a whole number from 1 to 100, not {k!r}")
+    return k
+
+
+def _with_context(question: str, history: Sequence[Any] | None) -> str:
+    """A follow-up of a few words is searched with the user's previous question."""
+    if not history or len(re.findall(r"\w{3,}", question)) > 4:
+        return question
+    for message in reversed(list(history)):
+        content: Any = None
+        if isinstance(message, str):
+            content = message
+        elif isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):  # Gradio may send content as typed blocks
+                content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+        elif isinstance(message, (list, tuple)) and message and isinstance(message[0], str):
+            content = message[0]  # [user, assistant] pairs
+        if isinstance(content, str) and content.strip():
+            return f"{content.strip()} {question}"
+    return question
+
+
+_ENGINES: dict[tuple[str, Config], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(index: Index | Path | str | None = None, config: Config | None = None) -> Engine:
+    """The cached engine for an index (an `Index`, a folder path, or the configured default)."""
+    config = config or Config.from_env()
+    if isinstance(index, Index):
+        index = index.path
+    path = Path(index) if index is not None else Path(config.index)
+    key = (str(path.absolute()), config)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = Engine(config, path)
+        return _ENGINES[key]
+
+
+def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> Index:
+    """The current generation of an index (an `Index`, a folder path, or the configured default)."""
+    return engine_for(index, config).index()
+
+
+def retrieve(
+    question: str,
+    k: int = 5,
+    index: Index | Path | str | None = None,
+    *,
+    mode: Mode | None = None,
+    sources: Iterable[str] | str | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    config: Config | None = None,
+) -> list[Passage]:
+    """The `k` passages that best answer `question`; for status questions the newest report first.
+
+    `index` is an `Index` or the path of an index folder (default: the configured one).
+    `sources`, `since` and `until` filter by the article's outlet and publication date;
+    undated articles are excluded once a date filter is given.
+    """
+    return engine_for(index, config).retrieve(question, k, mode=mode, sources=sources, since=since, until=until)
+
+
+def answer(
+    question: str,
+    history: Sequence[Any] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    *,
+    sources: Iterable[str] | str | None = None,
+    k: int | None = None,
+    index: Index | Path | str | None = None,
+    config: Config | None = None,
+) -> Answer:
+    """Answer `question` from the index, with dated, numbered citations; declines when nothing is relevant.
+
+    `history` is the chat so far (role/content messages, [user, assistant] pairs or plain strings);
+    a short follow-up such as "and why?" is searched together with the previous question.
+    """
+    return engine_for(index, config).answer(question, history, sources=sources, since=since, until=until, k=k)

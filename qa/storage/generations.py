@@ -1,0 +1,73 @@
+"""Generations: one writer at a time, whole files only, and housekeeping of what a build replaced.
+
+A build is published by one SQLite commit (see `metadata.py`), which also names the vector file
+of the new generation. Vector files are written whole under a temporary name first; after the
+commit, files older than the previous generation are removed (a reader that opened the previous
+generation a moment ago can still read its file). A killed build leaves at most an orphan file,
+which the next build removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import BuildError
+from .metadata import FILE_NAME
+
+__all__ = ["writer_lock", "vector_file", "housekeep", "is_legacy", "VECTOR_DIR"]
+
+VECTOR_DIR = "vectors"
+_LOCK = "build.lock"
+
+
+@contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """Held for a whole build; a second writer gets a clear error at once instead of racing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / _LOCK, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise BuildError(f"another build is running on {folder} (pid {holder}); wait for it to finish, "
+                             "the index keeps serving meanwhile") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock; a killed process releases it too
+
+
+def vector_file(generation: int) -> str:
+    return f"{VECTOR_DIR}/g{generation:08d}.faiss"
+
+
+def housekeep(folder: Path, generation: int) -> None:
+    """Remove vector files of generations before the previous one, and leftovers of killed builds."""
+    vectors = folder / VECTOR_DIR
+    for path in vectors.glob("*") if vectors.is_dir() else []:
+        match = re.fullmatch(r"g(\d{8})\.faiss", path.name)
+        if path.name.endswith(".tmp") or (match and not generation - 1 <= int(match[1]) <= generation):
+            path.unlink(missing_ok=True)
+        elif match and int(match[1]) > generation:  # written by a build killed before its commit
+            path.unlink(missing_ok=True)
+    for stale in folder.parent.glob(f".{folder.name}.building-*"):  # staging folders of killed upgrades
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def is_legacy(folder: Path) -> bool:
+    """An index of an earlier format: a manifest.json and no SQLite file."""
+    return (folder / "manifest.json").exists() and not (folder / FILE_NAME).exists()

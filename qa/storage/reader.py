@@ -1,0 +1,255 @@
+"""A loaded generation of an index: its vector index in memory, its metadata read on demand.
+
+Opening reads the settings and the vector file only (seconds at most, even for a million
+chunks); articles, chunks and sentences are read per query, by id. `Index.generation_now()`
+is one SQLite read, so an engine can check for a newer build on every question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from ..records import Article, Chunk
+from .generations import is_legacy
+from .metadata import (ARTICLE_COLUMNS, FILE_NAME, article_columns, CandidateRows, article_from_row, chunk_from_row, connect,
+                       from_f16, match_expression, transaction)
+from .vectors import read_vectors, search_vectors
+
+__all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
+
+FORMAT = "qa-index"
+FORMAT_VERSION = 3  #: 3: SQLite metadata and FTS5 keywords, FAISS by size keyed by chunk id, generations
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which articles may answer: outlets (casefolded) and a publication-date range (undated never match)."""
+
+    sources: tuple[str, ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.since or self.until)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A condition on `articles a`."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.sources:
+            parts.append(f"a.source_fold IN ({','.join('?' * len(self.sources))})")
+            params += list(self.sources)
+        if self.since:
+            parts.append("a.date >= ?")
+            params.append(self.since.toordinal())
+        if self.until:
+            parts.append("a.date <= ?")
+            params.append(self.until.toordinal())
+        if self.since or self.until:
+            parts.append("a.date IS NOT NULL")
+        return " AND ".join(parts) or "1", params
+
+
+def read_meta(connection: sqlite3.Connection) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in connection.execute("SELECT key, value FROM meta")}
+
+
+class Index:
+    """One generation of the index at `path` (a folder, or a link to one)."""
+
+    def __init__(self, path: Path | str, *, nprobe: int = 48) -> None:
+        self.path = Path(path)
+        self.folder = self.path.resolve()
+        database = self.folder / FILE_NAME
+        if not database.exists():
+            if is_legacy(self.folder):
+                raise IndexMismatchError(f"index at {self.path} has an older format; rebuild it with `qa build --index {self.path}`")
+            raise IndexNotFoundError(f"no index at {self.path}; build one with `qa build --index {self.path}`")
+        self._database = database
+        self._local = threading.local()
+        try:
+            self.manifest = read_meta(self.connection)
+        except sqlite3.DatabaseError as error:
+            raise CorruptIndexError(f"index at {self.path} is damaged ({error}); rebuild it with `qa build --full`") from error
+        if self.manifest.get("format") != FORMAT:
+            raise CorruptIndexError(f"{database} is not a qa index; rebuild it with `qa build --full`")
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index at {self.path} has format version {self.manifest.get('format_version')}, this qa reads "
+                f"{FORMAT_VERSION}; rebuild it with `qa build --full --index {self.path}`")
+        self.generation = int(self.manifest.get("generation", 0))
+        if self.generation == 0:
+            raise IndexNotFoundError(f"the index at {self.path} has no finished build yet; run `qa build --index {self.path}`")
+        self.dimension = int(self.manifest["dimension"])
+        self.nprobe = nprobe
+        try:
+            self.vectors: faiss.Index = read_vectors(self.folder / self.manifest["vectors"], nprobe)
+        except (RuntimeError, OSError) as error:
+            raise CorruptIndexError(f"the vectors of the index at {self.path} are damaged ({error}); "
+                                    "rebuild them with `qa build --full`") from error
+        if self.vectors.d != self.dimension or self.vectors.ntotal != self.manifest["chunks"]:
+            raise CorruptIndexError(f"index at {self.path} is inconsistent ({self.vectors.ntotal} vectors of dimension "
+                                    f"{self.vectors.d}, the metadata says {self.manifest['chunks']} of {self.dimension}); "
+                                    "rebuild it with `qa build --full`")
+        self._term_max: dict[str, float] = {}
+        self._sources: list[str] | None = None
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """One connection per thread: the web UI answers from several."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = connect(self._database)
+            except (sqlite3.DatabaseError, FileNotFoundError) as error:
+                raise CorruptIndexError(f"index at {self.path} cannot be opened ({error}); rebuild it with `qa build --full`") from error
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Every read of one question sees one generation of the metadata."""
+        with transaction(self.connection) as connection:
+            yield connection
+
+    def generation_now(self) -> int:
+        """The generation committed on disk now (one indexed read)."""
+        row = self.connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(json.loads(row[0])) if row else 0
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def factory(self) -> str:
+        return str(self.manifest["factory"])
+
+    # --- what ranking needs -----------------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        if self._sources is None:
+            rows = self.connection.execute("SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source")
+            self._sources = [r[0] for r in rows]
+        return self._sources
+
+    def filtered_ids(self, where: Filter) -> np.ndarray:
+        """Chunk ids of the articles `where` admits (an indexed SQL query, no loop over chunks)."""
+        sql, params = where.sql()
+        rows = self.connection.execute(f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE {sql}", params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
+        ids, _ = search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
+        return ids
+
+    def keyword(self, words: Sequence[str], limit: int, where: Filter) -> tuple[np.ndarray, np.ndarray]:
+        """The `limit` best chunks by BM25 among those `where` admits: ids and scores."""
+        if not words:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if where:
+            sql, params = where.sql()
+            rows = self.connection.execute(
+                "SELECT keywords.rowid, -bm25(keywords) AS s FROM keywords JOIN chunks c ON c.id = keywords.rowid "
+                f"JOIN articles a ON a.key = c.article WHERE keywords MATCH ? AND {sql} ORDER BY s DESC LIMIT ?",
+                [match_expression(words), *params, limit]).fetchall()
+        else:
+            rows = self.connection.execute(
+                "SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
+                (match_expression(words), limit)).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float32)
+
+    def keyword_scores(self, words: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 of the given chunks (0 where no word occurs)."""
+        scores = np.zeros(len(ids), dtype=np.float32)
+        if not words or not len(ids):
+            return scores
+        where = {int(i): n for n, i in enumerate(ids)}
+        wanted = list(where)
+        for first in range(0, len(wanted), 900):
+            part = wanted[first : first + 900]
+            for rowid, score in self.connection.execute(
+                f"SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? AND rowid IN ({','.join('?' * len(part))})",
+                [match_expression(words), *part]):
+                scores[where[rowid]] = score
+        return scores
+
+    def reachable(self, words: Sequence[str]) -> float:
+        """The sum of the best BM25 score each word reaches anywhere: what a chunk's score is a share of."""
+        total = 0.0
+        for word in set(words):
+            if word not in self._term_max:
+                row = self.connection.execute("SELECT -bm25(keywords) FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT 1",
+                                              (match_expression([word]),)).fetchone()
+                self._term_max[word] = float(row[0]) if row else 0.0
+            total += self._term_max[word]
+        return total
+
+    def candidates(self, ids: Iterable[int]) -> CandidateRows:
+        return CandidateRows.fetch(self.connection, ids, self.dimension)
+
+    def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
+        sql, params = where.sql()
+        rows = self.connection.execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE a.story = ? AND {sql}", [story, *params])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    # --- what passages and answers need ---------------------------------------------------------
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
+        """Each chunk with its article (text included) and its sentences' vectors."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.connection.execute(
+            f"SELECT c.id, c.start, c.end, c.token_count, c.content_hash, c.sentences, s.vectors, "
+            f"{article_columns('a')} FROM chunks c "
+            f"JOIN articles a ON a.key = c.article LEFT JOIN sentence_vectors s ON s.chunk = c.id WHERE c.id IN ({marks})",
+            [int(i) for i in ids]).fetchall()
+        out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
+        for chunk_id, start, end, tokens, content_hash, sentences, vectors, *article_row in rows:
+            article = article_from_row(article_row)
+            chunk = chunk_from_row(article.id, chunk_id, start, end, tokens, content_hash, sentences)
+            out[chunk_id] = (chunk, article, from_f16(vectors, self.dimension) if vectors else np.zeros((0, self.dimension), np.float32))
+        return out
+
+    def story_of(self, article_id: str) -> list[Article]:
+        """The articles of the story that `article_id` belongs to, oldest first (undated last)."""
+        rows = self.connection.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = (SELECT story FROM articles WHERE id = ?)", (article_id,))
+        articles = [article_from_row(r) for r in rows]
+        return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
+
+    def article(self, article_id: str) -> Article | None:
+        row = self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return article_from_row(row) if row else None
+
+    def article_ids(self) -> list[str]:
+        return [r[0] for r in self.connection.execute("SELECT id FROM articles ORDER BY id")]
+
+    def chunk_texts(self) -> Iterator[str]:
+        """Every chunk's text (for evaluation: reads every row)."""
+        rows = self.connection.execute(
+            "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.key = c.article")
+        return (r[0] for r in rows)
+
+    def stories(self) -> dict[str, list[str]]:
+        """Every story's article ids (for tests and benchmarks: reads every article row)."""
+        out: dict[str, list[str]] = {}
+        for article_id, story in self.connection.execute("SELECT id, story FROM articles ORDER BY id"):
+            out.setdefault(story, []).append(article_id)
+        return out
