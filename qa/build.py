@@ -34,6 +34,7 @@ from .ingest import IngestError, article_files, parse_bytes
 from .records import Article, Chunk, IngestWarning
 from .storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_legacy, read_meta, vector_file, writer_lock
 from .storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
+from .storage.keyword import KeywordIndex
 from .storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 from .stories import StoryMember, assign_stories, linking_settings
 
@@ -289,6 +290,7 @@ class _Writer:
         members, linked = self._link(scan, chunks, vectors, relink_all)
 
         generation = int(self.meta.get("generation", 0)) + 1
+        self._update_keywords(scan, chunks, by_id, full)
         with transaction(self.connection, write=True) as db:
             dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
             self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
@@ -394,10 +396,7 @@ class _Writer:
             row = db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
             if row is None:
                 continue
-            article = article_from_row(row)
-            for chunk_id, start, end in db.execute("SELECT id, start, end FROM chunks WHERE article = ?", (row[0],)).fetchall():
-                text = embed_text(article, Chunk(article.id, start, end, (), 0, ""))
-                db.execute("INSERT INTO keywords (keywords, rowid, text) VALUES ('delete', ?, ?)", (chunk_id, text))
+            for (chunk_id,) in db.execute("SELECT id FROM chunks WHERE article = ?", (row[0],)).fetchall():
                 db.execute("DELETE FROM sentence_vectors WHERE chunk = ?", (chunk_id,))
                 dropped.append(chunk_id)
             db.execute("DELETE FROM chunks WHERE article = ?", (row[0],))
@@ -407,7 +406,6 @@ class _Writer:
     def _insert(self, db: sqlite3.Connection, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
                 sentence_vectors: list[np.ndarray], members: list[StoryMember]) -> None:
         story = {m.article_id: m for m in members}
-        by_id = {a.id: a for a in articles}
         keys: dict[str, int] = {}
         for article in articles:
             member = story[article.id]
@@ -425,7 +423,34 @@ class _Writer:
                        (chunk.id, keys[chunk.article_id], n, chunk.start, chunk.end, chunk.token_count, chunk.content_hash,
                         sentences_json(chunk), f16(vectors[i])))
             db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
-            db.execute("INSERT INTO keywords (rowid, text) VALUES (?, ?)", (chunk.id, embed_text(by_id[chunk.article_id], chunk)))
+
+    def _update_keywords(self, scan: _Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool) -> None:
+        """Apply the change to the keyword index and commit it, before the metadata commits.
+
+        Deleting by article id before adding makes this safe to apply twice; a keyword index whose
+        size disagrees with the metadata (a build killed between the two commits) is rebuilt from it.
+        """
+        keywords = KeywordIndex(self.folder, create=True)
+        stored = int(self.meta.get("chunks", 0)) if self.meta else 0
+        if full or keywords.size != stored:
+            keywords.delete_all()
+            if not full and stored:
+                rows = self.connection.execute(f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c "
+                                               "JOIN articles a ON a.key = c.article")
+                for row in rows:
+                    article = article_from_row(row[:8])
+                    if article.id not in scan.removed and article.id not in scan.changed:
+                        self._add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
+        else:
+            keywords.delete_articles(scan.removed | scan.changed | set(articles))
+        for chunk in chunks:
+            self._add_keywords(keywords, articles[chunk.article_id], chunk)
+        keywords.commit()
+
+    @staticmethod
+    def _add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> None:
+        keywords.add(chunk.id, article.id, embed_text(article, chunk), article.date.toordinal() if article.date else 0,
+                     (article.source or "").casefold())
 
     def _write_vectors(self, db: sqlite3.Connection, generation: int, count: int, dropped: np.ndarray,
                        chunks: list[Chunk], vectors: np.ndarray, full: bool, dimension: int) -> str:

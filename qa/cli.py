@@ -131,7 +131,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from .answer import answer
+    from .engine import answer
 
     result = answer(args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode))
     if args.json:

@@ -22,7 +22,7 @@ from .answer import compose
 from .config import Config, Mode
 from .embedding import Encoder, shared_encoder
 from .errors import IndexMismatchError
-from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_words, parse_constraints, status_margin, stemmed_terms
+from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_terms, parse_constraints, status_margin
 from .records import Answer, Passage
 from .retrieval import search
 from .storage import Filter, Index
@@ -100,7 +100,7 @@ class Engine:
         # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
         # current state ("what is the latest on the talks?"); a yes/no question needs only to lean.
         status = margin > (self.config.status_margin if asks_yes_or_no(text) else self.config.status_margin_open)
-        query = Query(text, vector, parse_constraints(text, index.sources()), status, keyword_words(text), stemmed_terms(text))
+        query = Query(text, vector, parse_constraints(text, index.sources()), status, keyword_terms(text))
         return query, notes
 
     def _status_examples(self) -> tuple[np.ndarray, np.ndarray]:

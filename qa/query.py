@@ -20,15 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
 
 from .dates import parse_date
+from .storage.keyword import analyze
 
-_STOPWORDS = frozenset(STOPWORDS_EN)
-_STEMMER = Stemmer.Stemmer("english")
-
-__all__ = ["Constraints", "Query", "parse_constraints", "source_aliases", "status_margin", "asks_yes_or_no", "STATUS_EXAMPLES", "OTHER_EXAMPLES", "keyword_words", "stemmed_terms"]
+__all__ = ["Constraints", "Query", "parse_constraints", "source_aliases", "status_margin", "asks_yes_or_no", "STATUS_EXAMPLES", "OTHER_EXAMPLES", "keyword_terms"]
 
 
 @dataclass(frozen=True)
@@ -217,19 +213,10 @@ class Query:
     vector: np.ndarray = field(repr=False)
     constraints: Constraints
     status: bool  #: asks how things stand now: the newest report of the story leads
-    words: tuple[str, ...] = ()  #: what the keyword index is asked for: lower-cased, no stopwords
-    terms: frozenset[str] = frozenset()  #: the same words stemmed, to count a sentence's overlap
+    terms: tuple[str, ...] = ()  #: what the keyword index is asked for: analysed as chunks are
 
 
-_WORD = re.compile(r"[^\W_]+")
+def keyword_terms(text: str) -> tuple[str, ...]:
+    """The question's terms for BM25, analysed as chunks are (see `storage/keyword.py`), once each."""
+    return tuple(dict.fromkeys(analyze(text)))
 
-
-def keyword_words(text: str) -> tuple[str, ...]:
-    """The question's words for BM25: lower-cased, stopwords and one-letter words out, in order, once each."""
-    words = (w for w in _WORD.findall(text.casefold()) if (len(w) > 1 or w.isdigit()) and w not in _STOPWORDS)
-    return tuple(dict.fromkeys(words))
-
-
-def stemmed_terms(text: str) -> frozenset[str]:
-    """Stemmed keyword words: "summits" and "summit" count as one."""
-    return frozenset(_STEMMER.stemWords(list(keyword_words(text))))

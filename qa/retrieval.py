@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config, Mode
-from .query import Query, stemmed_terms
+from .query import Query
 from .records import Citation, Passage
 from .storage import CandidateRows, Filter, Index
+from .storage.keyword import analyze
 
 __all__ = ["search", "renumber", "on_topic", "narrowed"]
 
@@ -72,7 +73,7 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
     if allowed is not None and allowed.size == 0:
         return None
     pool = config.candidate_pool
-    keyword_ids, keyword_scores = idx.keyword(query.words, pool, where)
+    keyword_ids, keyword_scores = idx.keyword(query.terms, pool, where)
     found = {int(i): float(s) for i, s in zip(keyword_ids, keyword_scores)}
     pools = [keyword_ids, idx.dense(query.vector, pool, allowed)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
@@ -80,14 +81,14 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
         own = Filter((source.casefold(),), where.since, where.until) if not where.sources or source.casefold() in where.sources else None
         if own is None:
             continue
-        ids, scores = idx.keyword(query.words, pool, own)
+        ids, scores = idx.keyword(query.terms, pool, own)
         found.update({int(i): float(s) for i, s in zip(ids, scores)})
         pools += [ids, idx.dense(query.vector, pool, idx.filtered_ids(own))]
     rows = idx.candidates(np.concatenate(pools))
     if not len(rows.ids):
         return None
     best_keyword = max(found.values(), default=0.0)
-    reachable = idx.reachable(query.words)
+    reachable = idx.reachable(query.terms)
     bm25 = _keyword_of(idx, query, rows, found)
     scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
     if query.status:
@@ -102,7 +103,7 @@ def _keyword_of(idx: Index, query: Query, rows: CandidateRows, found: dict[int, 
     bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
     unknown = np.isnan(bm25)
     if unknown.any():
-        bm25[unknown] = idx.keyword_scores(query.words, rows.ids[unknown])
+        bm25[unknown] = idx.keyword_scores(query.terms, rows.ids[unknown])
     return bm25
 
 
@@ -157,7 +158,7 @@ def _story_first(idx: Index, query: Query, scores: _Scores, bm25: np.ndarray, wh
     if missing:
         extra = idx.candidates(missing)
         rows = rows.join(extra)
-        bm25 = np.concatenate([bm25, idx.keyword_scores(query.words, extra.ids)])
+        bm25 = np.concatenate([bm25, idx.keyword_scores(query.terms, extra.ids)])
         scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
     in_story = np.flatnonzero(np.array([s == story for s in rows.stories]))
     dates = rows.dates[in_story]
@@ -216,7 +217,8 @@ def _passages(idx: Index, scores: _Scores, chosen: list[int], query: Query, conf
             continue  # deleted by a build committed a moment ago
         chunk, article, vectors = loaded[int(scores.rows.ids[j])]
         sentences = [article.text[s.start : s.end] for s in chunk.sentences]
-        overlap = [len(query.terms & stemmed_terms(s)) / max(len(query.terms), 1) for s in sentences]
+        wanted = set(query.terms)
+        overlap = [len(wanted & set(analyze(s))) / max(len(wanted), 1) for s in sentences]
         similarity = vectors @ query.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
         sentence_scores = tuple(float(v) + config.sentence_overlap * o for v, o in zip(similarity, overlap))
         best = chunk.sentences[int(np.argmax(sentence_scores))]

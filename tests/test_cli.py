@@ -21,7 +21,7 @@ def test_build_then_ask_json_round_trips(tmp_path: Path) -> None:
     index = str(tmp_path / "index" / "default")
     built = _run("build", "--articles", str(ARTICLES), "--index", index)
     assert built.returncode == 0, built.stderr
-    assert built.stdout.startswith("indexed 2 articles,") and "chunks/s" in built.stdout
+    assert built.stdout.startswith("generation 1: 2 articles,") and "2 added" in built.stdout
 
     asked = _run("ask", "did the summit happen?", "--index", index, "--json")
     assert asked.returncode == 0, asked.stderr
@@ -58,10 +58,34 @@ def test_build_warns_per_bad_file_and_indexes_the_rest(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     warnings = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
     assert sorted(line.split(":")[1].strip() for line in warnings) == ["binary.md", "cp1252.txt", "empty.txt", "huge.txt"]
-    assert built.stdout.startswith("indexed 3 articles,") and "4 warnings" in built.stdout
+    assert built.stdout.startswith("generation 1: 3 articles,") and "4 warnings" in built.stdout
 
 
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     result = _run("ask", "anything", "--index", str(tmp_path / "missing"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: no index at")
+
+
+def test_add_remove_and_status_mirror_the_python_api(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    shutil.copytree(ARTICLES, articles)
+    index = str(tmp_path / "index")
+    assert _run("build", "--articles", str(articles), "--index", index).returncode == 0
+    new = tmp_path / "in" / "ferry.md"
+    new.parent.mkdir()
+    new.write_text("# Ferry strike ends\n\nDate: 2024-03-01\n\nThe ferry strike on the Isle of Brannock ended on Friday.\n")
+    added = _run("add", str(new), "--index", index)
+    assert added.returncode == 0 and "1 added" in added.stdout, added.stderr
+    (articles / "ferry.md").write_text((articles / "ferry.md").read_text() + "\nBoats resume on Monday.\n")
+    status = _run("status", "--index", index, "--articles")
+    assert status.returncode == 0, status.stderr
+    assert "3 articles" in status.stdout and "IDMap2,Flat" in status.stdout and "change 1" in status.stdout
+    assert "ferry.md" in status.stdout.splitlines()
+    rebuilt = _run("build", "--index", index)  # the index remembers its articles folder
+    assert rebuilt.returncode == 0 and "1 changed" in rebuilt.stdout, rebuilt.stderr
+    removed = _run("remove", "ferry.md", "--index", index)
+    assert removed.returncode == 0 and "1 removed" in removed.stdout
+    asked = json.loads(_run("ask", "ferry strike Brannock", "--index", index, "--json").stdout)
+    assert all(p["article"]["id"] != "ferry.md" for p in asked["passages"])
+    assert _run("remove", "ferry.md", "--index", index).returncode == 2

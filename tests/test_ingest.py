@@ -63,9 +63,21 @@ def test_jsonl_news_dump(tmp_path: Path) -> None:
     ]
     write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in records) + "\n{broken\n")
     articles, warnings = load_articles(tmp_path)
-    assert [(a.id, a.title, a.date, a.source) for a in articles] == [("dump.jsonl#1", "One", dt.date(2023, 11, 27), "Mashable")]
+    assert [(a.id, a.title, a.date, a.source) for a in articles] == [("dump.jsonl#https://m.example/1", "One", dt.date(2023, 11, 27), "Mashable")]
     reasons = sorted(w.reason for w in warnings)
     assert reasons[0].startswith("line 3 is not valid JSON") and reasons[1] == "record 2 has no body, skipped"
+
+
+def test_record_ids_come_from_the_record_never_from_its_line(tmp_path: Path) -> None:
+    records = [{"id": "a-17", "body": "Body A."}, {"url": "https://x.example/b", "body": "Body B."}, {"body": "Body C."},
+               {"id": "a-17", "body": "A duplicate id."}]
+    write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in records))
+    first, warnings = load_articles(tmp_path)
+    write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in reversed(records[:3])))
+    second, _ = load_articles(tmp_path)
+    assert {a.id: a.text for a in first} == {a.id: a.text for a in second}  # reordering the dump changes no id
+    assert {a.id for a in first} >= {"dump.jsonl#a-17", "dump.jsonl#https://x.example/b"} and len(first) == 3
+    assert any("same id as record 1" in w.reason for w in warnings)
 
 
 def test_bad_files_warn_and_the_rest_is_indexed(tmp_path: Path) -> None:

@@ -2,9 +2,8 @@
 
 SQLite is the index's commit point. One build is one transaction, so a reader (WAL mode: readers
 never wait for the writer) sees the previous generation or the next one, never half of one, and
-a `kill -9` at any moment leaves the last committed generation. The keyword index is FTS5 in the
-same file (Porter-stemmed, BM25-ranked, rows added and deleted one article at a time), so it can
-never disagree with the metadata. Queries read only the rows they need.
+a `kill -9` at any moment leaves the last committed generation. Queries read only the rows they
+need, by primary key or through the indexes on date, source and story.
 
 Tables (one block each in `SCHEMA`):
 - `meta`: settings and the generation (model, dimension, vector file and factory, built at…).
@@ -12,7 +11,6 @@ Tables (one block each in `SCHEMA`):
 - `articles`: metadata, cleaned text, content hash, story and the names it was linked by.
 - `chunks`: spans, sentence spans with their resolved dates, the chunk vector (float16).
 - `sentence_vectors`: a float16 vector per sentence of a chunk, to choose the sentence to cite.
-- `keywords`: FTS5 over the embedded text (title | source | date, then the chunk).
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ import numpy as np
 
 from ..records import Article, Chunk, Sentence
 
-__all__ = ["SCHEMA", "connect", "ArticleRow", "CandidateRows", "match_expression", "FILE_NAME"]
+__all__ = ["SCHEMA", "connect", "CandidateRows", "FILE_NAME"]
 
 FILE_NAME = "qa.sqlite"
 
@@ -61,8 +59,6 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (content_hash);
 
 CREATE TABLE IF NOT EXISTS sentence_vectors (chunk INTEGER PRIMARY KEY, vectors BLOB NOT NULL);
-
-CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5 (text, content='', tokenize='porter unicode61 remove_diacritics 2');
 """
 
 
@@ -89,11 +85,6 @@ def transaction(connection: sqlite3.Connection, *, write: bool = False) -> Itera
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-
-
-def match_expression(words: Sequence[str]) -> str:
-    """An FTS5 query that ORs the words; each is quoted, so no word is read as FTS syntax."""
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def f16(vectors: np.ndarray) -> bytes:
@@ -127,16 +118,6 @@ def chunk_from_row(article_id: str, chunk_id: int, start: int, end: int, token_c
 
 def sentences_json(chunk: Chunk) -> str:
     return json.dumps([[s.start, s.end, s.refers_to.toordinal() if s.refers_to else 0] for s in chunk.sentences])
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    """What the build keeps of an indexed article to diff against the folder."""
-
-    key: int
-    id: str
-    hash: str
-    file: str
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ import numpy as np
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article, Chunk
 from .generations import is_legacy
-from .metadata import (ARTICLE_COLUMNS, FILE_NAME, article_columns, CandidateRows, article_from_row, chunk_from_row, connect,
-                       from_f16, match_expression, transaction)
+from .keyword import KeywordIndex
+from .metadata import (ARTICLE_COLUMNS, FILE_NAME, CandidateRows, article_columns, article_from_row, chunk_from_row, connect,
+                       from_f16, transaction)
 from .vectors import read_vectors, search_vectors
 
 __all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
@@ -103,7 +104,12 @@ class Index:
             raise CorruptIndexError(f"index at {self.path} is inconsistent ({self.vectors.ntotal} vectors of dimension "
                                     f"{self.vectors.d}, the metadata says {self.manifest['chunks']} of {self.dimension}); "
                                     "rebuild it with `qa build --full`")
-        self._term_max: dict[str, float] = {}
+        try:
+            self.keywords = KeywordIndex(self.folder)
+        except (OSError, ValueError) as error:
+            raise CorruptIndexError(f"the keyword index at {self.path} is damaged ({error}); rebuild it with `qa build --full`") from error
+        # The keyword index may briefly hold a build's chunks before its commit: their ids are not in
+        # the metadata yet, so they are dropped when candidates are read (and the next build repairs it).
         self._sources: list[str] | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -157,47 +163,18 @@ class Index:
         ids, _ = search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
         return ids
 
-    def keyword(self, words: Sequence[str], limit: int, where: Filter) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(self, terms: Sequence[str], limit: int, where: Filter) -> tuple[np.ndarray, np.ndarray]:
         """The `limit` best chunks by BM25 among those `where` admits: ids and scores."""
-        if not words:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if where:
-            sql, params = where.sql()
-            rows = self.connection.execute(
-                "SELECT keywords.rowid, -bm25(keywords) AS s FROM keywords JOIN chunks c ON c.id = keywords.rowid "
-                f"JOIN articles a ON a.key = c.article WHERE keywords MATCH ? AND {sql} ORDER BY s DESC LIMIT ?",
-                [match_expression(words), *params, limit]).fetchall()
-        else:
-            rows = self.connection.execute(
-                "SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
-                (match_expression(words), limit)).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float32)
+        return self.keywords.search(terms, limit, sources=where.sources, since=where.since.toordinal() if where.since else None,
+                                    until=where.until.toordinal() if where.until else None)
 
-    def keyword_scores(self, words: Sequence[str], ids: np.ndarray) -> np.ndarray:
-        """BM25 of the given chunks (0 where no word occurs)."""
-        scores = np.zeros(len(ids), dtype=np.float32)
-        if not words or not len(ids):
-            return scores
-        where = {int(i): n for n, i in enumerate(ids)}
-        wanted = list(where)
-        for first in range(0, len(wanted), 900):
-            part = wanted[first : first + 900]
-            for rowid, score in self.connection.execute(
-                f"SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? AND rowid IN ({','.join('?' * len(part))})",
-                [match_expression(words), *part]):
-                scores[where[rowid]] = score
-        return scores
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 of the given chunks (0 where no term occurs)."""
+        return self.keywords.scores(terms, ids)
 
-    def reachable(self, words: Sequence[str]) -> float:
-        """The sum of the best BM25 score each word reaches anywhere: what a chunk's score is a share of."""
-        total = 0.0
-        for word in set(words):
-            if word not in self._term_max:
-                row = self.connection.execute("SELECT -bm25(keywords) FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT 1",
-                                              (match_expression([word]),)).fetchone()
-                self._term_max[word] = float(row[0]) if row else 0.0
-            total += self._term_max[word]
-        return total
+    def reachable(self, terms: Sequence[str]) -> float:
+        """The sum of the best BM25 score each term reaches anywhere: what a chunk's score is a share of."""
+        return sum(self.keywords.term_max(t) for t in set(terms))
 
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
         return CandidateRows.fetch(self.connection, ids, self.dimension)

@@ -1,0 +1,143 @@
+"""The keyword side: a tantivy index (Lucene-class BM25, segments, deletes) keyed by chunk id.
+
+Text is analysed here, not by tantivy, so that the index and the question agree exactly:
+lower-cased words of two or more characters, English stopwords out, Snowball-stemmed (the
+analysis bm25s used before, so rankings carry over), joined by spaces for tantivy's
+whitespace tokenizer. Each document also carries its article id (to delete an article's
+chunks by one term), its publication date as an ordinal and its casefolded source, so filters
+are part of the query and top-k stays tantivy's block-max WAND search: no score array over
+every chunk, whatever the index size.
+
+A build commits tantivy before it commits the metadata (the index's commit point), deleting by
+article id before adding, so a build that is killed between the two is simply re-applied by the
+next one; a keyword index that disagrees with the metadata in size is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+import tantivy
+from bm25s.stopwords import STOPWORDS_EN
+
+__all__ = ["KeywordIndex", "analyze", "KEYWORD_DIR"]
+
+KEYWORD_DIR = "keywords"
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def analyze(text: str) -> list[str]:
+    """The terms of a text: what is indexed for a chunk and searched for a question."""
+    return _STEMMER.stemWords([w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS])
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("text", stored=False, tokenizer_name="whitespace")
+    builder.add_integer_field("chunk", stored=False, indexed=True, fast=True)
+    builder.add_text_field("article", stored=False, tokenizer_name="raw")
+    builder.add_integer_field("date", stored=False, indexed=True, fast=True)
+    builder.add_text_field("source", stored=False, tokenizer_name="raw")
+    return builder.build()
+
+
+class KeywordIndex:
+    def __init__(self, folder: Path, *, create: bool = False) -> None:
+        path = folder / KEYWORD_DIR
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        self._index = tantivy.Index(_schema(), path=str(path), reuse=True)
+        self.schema = self._index.schema
+        self._searcher = self._index.searcher()
+        self._writer: tantivy.IndexWriter | None = None
+        self._term_max: dict[str, float] = {}
+
+    @staticmethod
+    def remove(folder: Path) -> None:
+        shutil.rmtree(folder / KEYWORD_DIR, ignore_errors=True)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return int(self._searcher.num_docs)
+
+    def _terms(self, terms: Sequence[str]) -> tantivy.Query:
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "text", t)) for t in terms])
+
+    def _filtered(self, query: tantivy.Query, sources: Sequence[str], since: int | None, until: int | None) -> tantivy.Query:
+        clauses = [(tantivy.Occur.Must, query)]
+        if sources:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "source", list(sources))))
+        if since or until:  # undated chunks carry 0 and never match a date range
+            clauses.append((tantivy.Occur.Must, tantivy.Query.range_query(
+                self.schema, "date", tantivy.FieldType.Integer, since or 1, until or 10**7)))
+        return tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else query
+
+    def _run(self, query: tantivy.Query, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        hits = self._searcher.search(query, limit, count=False).hits
+        if not hits:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ids = self._searcher.fast_field_values("chunk", [address for _, address in hits])
+        return np.array(ids, dtype=np.int64), np.array([score for score, _ in hits], dtype=np.float32)
+
+    def search(self, terms: Sequence[str], limit: int, *, sources: Sequence[str] = (), since: int | None = None,
+               until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `limit` best chunks by BM25 among those the filters admit: ids and scores."""
+        if not terms or limit <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return self._run(self._filtered(self._terms(terms), sources, since, until), limit)
+
+    def scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+        """BM25 of the given chunks (0 where no term occurs)."""
+        out = np.zeros(len(ids), dtype=np.float32)
+        if not terms or not len(ids):
+            return out
+        only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(self.schema, "chunk", [int(i) for i in ids]), 0.0)
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, self._terms(terms))])
+        found, scores = self._run(query, len(ids))
+        where = {int(i): n for n, i in enumerate(ids)}
+        for chunk, score in zip(found, scores):
+            out[where[int(chunk)]] = score
+        return out
+
+    def term_max(self, term: str) -> float:
+        """The best BM25 score `term` alone reaches in any chunk (cached for this generation)."""
+        if term not in self._term_max:
+            _, scores = self._run(tantivy.Query.term_query(self.schema, "text", term), 1)
+            self._term_max[term] = float(scores[0]) if len(scores) else 0.0
+        return self._term_max[term]
+
+    # --- writing --------------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+        return self._writer
+
+    def delete_articles(self, article_ids: Iterable[str]) -> None:
+        for article_id in article_ids:
+            self.writer.delete_documents_by_term("article", article_id)
+
+    def delete_all(self) -> None:
+        self.writer.delete_all_documents()
+
+    def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> None:
+        self.writer.add_document(tantivy.Document(text=" ".join(analyze(text)), chunk=chunk_id, article=article_id,
+                                                  date=date, source=source))
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+            self._index.reload()
+            self._searcher = self._index.searcher()
