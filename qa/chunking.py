@@ -10,6 +10,7 @@ span in the article, so a citation quotes the text exactly.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -34,6 +35,9 @@ class Tokenizer(Protocol):
 
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    # pysbd compiles ~4,000 distinct regular expressions, more than the `re` module caches (512): it
+    # spent over half of chunking recompiling them (bench: 12.5 s → 5.5 s for 40 corpus articles).
+    re._MAXCACHE = max(re._MAXCACHE, 8192)  # type: ignore[attr-defined]
     return pysbd.Segmenter(language="en", clean=False)
 
 
