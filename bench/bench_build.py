@@ -1,73 +1,67 @@
-"""Build speed and query latency, on the sample articles and on the 609-article MultiHop-RAG corpus.
+"""Build speed: `qa build` (cold) against plain `SentenceTransformer.encode` of the same text, same run.
 
-Prints figures; asserts nothing. Indexes go to bench/out/ (git-ignored), so a
-later `run_eval.py` reuses the corpus index.
+Prints figures; asserts nothing. Words/s counts the words of the embedded texts (title | source |
+date prefix and chunk), so both sides are measured on exactly the same input. A second, unchanged
+build shows what an incremental build costs when nothing changed.
 
-    .venv/bin/python bench/bench_build.py [--skip-corpus]
+    .venv/bin/python bench/bench_build.py [--articles 200]   # 0: the whole corpus
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import qa
-from qa.embedding import load_embedder
+from qa.chunking import Chunk, embed_text
+from qa.embedding import resolve_model
+from qa.embedding.torch_backend import load_sentence_transformer
+from qa.storage import Index
+from qa.storage.metadata import article_columns, article_from_row
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 CORPUS = ROOT.parent / "shared" / "corpora" / "multihop_rag_articles.jsonl"
-QUESTIONS = ["did the summit happen?", "Who said a Biden-Putin summit was not in the plans?",
-             "What did TechCrunch report about OpenAI's leadership in November 2023?",
-             "Which sanctions did Western governments impose on Russia?", "Is the Pixel 8 worth buying?"]
-
-
-def build(name: str, articles: Path) -> qa.Config:
-    config = qa.Config(articles=articles, index=OUT / name / "default")
-    shutil.rmtree(OUT / name, ignore_errors=True)  # a cold build: nothing reused
-    report = qa.build_index(config)
-    print(f"{name}: {report.summary()}")
-    return config
-
-
-def latency(config: qa.Config, rounds: int) -> None:
-    qa.retrieve(QUESTIONS[0], index=config.index, config=config)  # warm: model and index loaded
-    times = []
-    for _ in range(rounds):
-        for question in QUESTIONS:
-            started = time.perf_counter()
-            qa.retrieve(question, k=5, index=config.index, config=config)
-            times.append(time.perf_counter() - started)
-    times.sort()
-    print(f"  retrieve(k=5) over {len(times)} calls: p50 {1000 * statistics.median(times):.0f} ms, "
-          f"p90 {1000 * times[int(0.9 * len(times))]:.0f} ms")
-    started = time.perf_counter()
-    for question in QUESTIONS:
-        qa.answer(question, config=config)
-    print(f"  answer(): mean {1000 * (time.perf_counter() - started) / len(QUESTIONS):.0f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--articles", type=int, default=200)
     args = parser.parse_args()
-    started = time.perf_counter()
-    load_embedder()
-    print(f"model load: {time.perf_counter() - started:.1f} s")
-    latency(build("seeds", ROOT / "articles"), rounds=10)
-    if args.skip_corpus:
-        return
     if not CORPUS.exists():
-        print(f"skipping the corpus benchmark: {CORPUS} is not here", file=sys.stderr)
-        return
-    corpus_dir = OUT / "corpus_articles"
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CORPUS, corpus_dir / CORPUS.name)
-    latency(build("multihop", corpus_dir), rounds=4)
+        sys.exit(f"{CORPUS} is not here; it lives in the shared folder beside the checkout")
+    lines = CORPUS.read_text(encoding="utf-8").splitlines()
+    lines = lines[: args.articles] if args.articles else lines
+    with tempfile.TemporaryDirectory() as scratch:
+        articles = Path(scratch) / "articles"
+        articles.mkdir()
+        (articles / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config = qa.Config.from_env().with_overrides(articles=articles, index=Path(scratch) / "index")
+        started = time.perf_counter()
+        report = qa.build_index(config)
+        build_seconds = time.perf_counter() - started
+        index = Index(config.index)
+        rows = index.connection.execute(f"SELECT {article_columns('a')}, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article")
+        texts = [embed_text(article_from_row(r[:8]), Chunk("", r[8], r[9], (), 0, "")) for r in rows]
+        words = sum(len(t.split()) for t in texts)
+        started = time.perf_counter()
+        qa.build_index(config)
+        unchanged_seconds = time.perf_counter() - started
+        model = load_sentence_transformer(resolve_model(config.model))
+        started = time.perf_counter()
+        model.encode(texts, batch_size=32, normalize_embeddings=True)
+        encode_seconds = time.perf_counter() - started
+    result = {
+        "articles": report.articles, "chunks": report.chunks, "words": words, "encoder_backend": index.manifest["encoder_backend"],
+        "build_seconds": round(build_seconds, 1), "build_words_per_s": round(words / build_seconds),
+        "build_chunks_per_s": round(report.chunks / build_seconds, 1),
+        "st_encode_seconds": round(encode_seconds, 1), "st_encode_words_per_s": round(words / encode_seconds),
+        "ratio": round(encode_seconds / build_seconds, 2), "unchanged_rebuild_seconds": round(unchanged_seconds, 2),
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
