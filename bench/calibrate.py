@@ -4,12 +4,10 @@ For every question of the development set (609-article index), the seed set (two
 index) and the story set, it computes the evidence the top `k` passages carry:
 
 - `cosine`: the best cosine similarity of question and passage;
-- `best`: the best share of the question's BM25 weight that one passage reaches (the signal
-  before issue 7; it punishes multi-part questions, whose parts sit in different passages);
-- `joint`: the share of the question's rare words (IDF-weighted) that the top passages hold
-  together, a word no article has counting as rarest of all. Tried as a signal that does not
-  punish multi-part questions; its scale depends on the size of the index (over 7 chunks every
-  word looks rare), so no one threshold serves the seeds and the corpus; not used by `qa`.
+- `best`: the best share of the question's BM25 weight that one passage reaches.
+
+(A third signal, the IDF-weighted share of the question's words that the passages hold together,
+was measured in issue 7 and rejected: its scale depends on the index's size; bench/README.md.)
 
 It prints the separation of answerable and unanswerable questions for each candidate signal,
 the threshold that best balances answered and declined rates on the tuning part (`dev-*`), and
@@ -26,10 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import qa
-from qa.chunking import embed_text
 from qa.evaluation import load_questions
-from qa.retrieval import load_index
-from qa.store import Index, bm25_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -40,33 +35,18 @@ SETS = [
 ]
 SIGNALS = {
     "cosine + best": lambda f: f["cosine"] + f["best"],
-    "cosine + joint": lambda f: f["cosine"] + f["joint"],
-    "joint": lambda f: f["joint"],
+    "cosine": lambda f: f["cosine"],
 }
-
-
-def joint_coverage(question: str, passages: list[qa.Passage], idx: Index) -> float:
-    """Share of the question's words, weighted by rarity (IDF over chunks), that the passages hold together."""
-    words = sorted(set(bm25_tokens([question])[0]))
-    if not words or not passages:
-        return 0.0
-    indptr = idx.bm25.scores["indptr"]
-    frequency = [max(int(indptr[i + 1] - indptr[i]), 1) if (i := idx.bm25.vocab_dict.get(w)) is not None else 1 for w in words]
-    weight = np.log(1.0 + len(idx.chunks) / np.array(frequency, dtype=np.float64))
-    held: set[str] = set().union(*bm25_tokens([embed_text(p.article, p.chunk) for p in passages]))
-    return float(sum(w for word, w in zip(words, weight) if word in held) / weight.sum())
 
 
 def features(name: str, questions: Path, index: Path) -> list[dict[str, float | str | bool]]:
     config = qa.Config(index=index)
-    idx = load_index(index, config)
     rows = []
     for q in load_questions(questions):
-        passages = qa.retrieve(q.question, k=config.k, index=idx, config=config)
+        passages = qa.retrieve(q.question, k=config.k, index=index, config=config)
         cosine = max(p.similarity for p in passages) if passages else 0.0
         best = max(p.keyword for p in passages) if passages else 0.0
-        rows.append({"id": q.id, "answerable": bool(q.quotes), "cosine": cosine, "best": best,
-                     "joint": joint_coverage(q.question, passages, idx)})
+        rows.append({"id": q.id, "answerable": bool(q.quotes), "cosine": cosine, "best": best})
     return rows
 
 
