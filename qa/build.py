@@ -92,6 +92,7 @@ def build_index(config: Config, *, full: bool = False, progress: bool = False, l
     target = Path(config.index)
     if target.exists() and is_legacy(target.resolve()):
         return _upgrade(config, progress=progress, log=log)
+    shared_encoder(config)  # a model that cannot load fails here, before anything is written
     with _Writer(target, config, log) as writer:
         scan = writer.scan_folder(Path(config.articles), full=full)
         return writer.apply(scan, full=full, progress=progress)

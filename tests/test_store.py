@@ -149,3 +149,10 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
     assert killed >= 3
     final = build_index(config)  # and the next build completes, cleaning up what killed builds left
     assert final.articles == 42 and not list((index / "vectors").glob("*.tmp"))
+
+
+def test_a_model_that_is_not_here_is_a_clear_error(tmp_path: Path) -> None:
+    config = Config(articles=ARTICLES, index=tmp_path / "index" / "default", model=str(tmp_path / "no-such-model"))
+    with pytest.raises(QAError, match="never downloads"):
+        build_index(config)
+    assert not (config.index / FILE_NAME).exists()

@@ -16,7 +16,6 @@ next one; a keyword index that disagrees with the metadata in size is rebuilt fr
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -58,10 +57,6 @@ class KeywordIndex:
         self._searcher = self._index.searcher()
         self._writer: tantivy.IndexWriter | None = None
         self._term_max: dict[str, float] = {}
-
-    @staticmethod
-    def remove(folder: Path) -> None:
-        shutil.rmtree(folder / KEYWORD_DIR, ignore_errors=True)
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -153,11 +153,6 @@ class CandidateRows:
             if rows else np.zeros((0, dimension), dtype=np.float32),
         )
 
-    def take(self, keep: np.ndarray) -> CandidateRows:
-        return CandidateRows(self.ids[keep], self.articles[keep], self.dates[keep],
-                             [self.sources[i] for i in np.flatnonzero(keep)], [self.stories[i] for i in np.flatnonzero(keep)],
-                             self.vectors[keep])
-
     def join(self, other: CandidateRows) -> CandidateRows:
         return CandidateRows(np.concatenate([self.ids, other.ids]), np.concatenate([self.articles, other.articles]),
                              np.concatenate([self.dates, other.dates]), self.sources + other.sources,
