@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tantivy
 
 import qa
 from qa.chunking import chunk_id
+from qa.engine import engine_for
 from qa.storage import FILE_NAME, FORMAT, FORMAT_VERSION, Filter, Index, vector_file
 from qa.storage.keyword import KeywordIndex, analyze
 from qa.storage.metadata import connect
@@ -82,8 +84,8 @@ def build() -> None:
                 if (key, ordinal) not in terms:
                     prefix = " | ".join(p for p in ((title or "")[:160], src or "", dt.date.fromordinal(date).isoformat() if date else "") if p)
                     terms[(key, ordinal)] = " ".join(analyze(f"{prefix}\n{text[start:end]}"))
-                keywords.writer.add_document(__import__("tantivy").Document(
-                    text=terms[(key, ordinal)], chunk=cid, article=new_id, date=new_date or 0, source=fold))
+                keywords.writer.add_document(tantivy.Document(text=terms[(key, ordinal)], chunk=cid, article=new_id,
+                                                              date=new_date or 0, source=fold))
                 ids.append(cid)
                 count += 1
         if copy % 10 == 0:
@@ -107,7 +109,7 @@ def build() -> None:
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
     db.execute("COMMIT")
     # The questions, made into queries once with the real encoder, for the query process.
-    engine = qa.engine.engine_for(SOURCE, config)
+    engine = engine_for(SOURCE, config)
     questions = [json.loads(line)["question"] for line in (ROOT / "bench" / "dev_questions.jsonl").read_text().splitlines()][:200]
     queries = [engine.make_query(q, engine.index())[0] for q in questions]
     np.save(OUT / "vectors.npy", np.array([q.vector for q in queries]))
@@ -118,7 +120,7 @@ def build() -> None:
 
 
 def query() -> None:
-    from qa.engine import Query, keyword_terms, parse_constraints
+    from qa.query import Query, keyword_terms, parse_constraints
     from qa.retrieval import search
 
     config = qa.Config.from_env()
