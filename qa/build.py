@@ -38,7 +38,7 @@ from .storage.keyword import KeywordIndex
 from .storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 from .stories import StoryMember, assign_stories, linking_settings
 
-__all__ = ["build_index", "add_articles", "remove_articles", "index_status", "BuildReport", "IndexStatus", "article_hash"]
+__all__ = ["build_index", "recorded_articles", "add_articles", "remove_articles", "index_status", "BuildReport", "IndexStatus", "article_hash"]
 
 Log = Callable[[str], None]
 
@@ -96,6 +96,22 @@ def build_index(config: Config, *, full: bool = False, progress: bool = False, l
     with _Writer(target, config, log) as writer:
         scan = writer.scan_folder(Path(config.articles), full=full)
         return writer.apply(scan, full=full, progress=progress)
+
+
+def recorded_articles(config: Config) -> Config:
+    """`config` with the articles folder the index at `config.index` was built from, when it records one.
+
+    A rebuild must sync an index with its own folder: `qa serve --index DIR` started elsewhere
+    would otherwise rebuild from `./articles` and drop every article that is not there.
+    """
+    database = Path(config.index) / FILE_NAME
+    if not database.exists():
+        return config
+    try:
+        folder = read_meta(connect(database)).get("articles_folder")
+    except sqlite3.DatabaseError:
+        return config
+    return config.with_overrides(articles=folder) if folder else config
 
 
 def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
@@ -272,7 +288,7 @@ class _Writer:
         if self.meta.get("model") not in (None, encoder.model_id) and not full:
             raise BuildError(f"the index was built with model {self.meta['model']!r}, the configured model is "
                              f"{encoder.model_id!r}; rebuild it with `qa build --full`")
-        total_before = len(self.connection.execute("SELECT id FROM articles").fetchall())
+        total_before = int(self.connection.execute("SELECT count(*) FROM articles").fetchone()[0])
         if full or not self.meta:
             scan.removed |= {r[0] for r in self.connection.execute("SELECT id FROM articles")} - {a.id for a in scan.upserts}
         remaining = total_before - len(scan.removed) - len(scan.changed) + len(scan.upserts)
@@ -391,7 +407,7 @@ class _Writer:
         return assign_stories(scan.upserts, fresh_vectors, self.config, known, kept_vectors), {}
 
     def _delete(self, db: sqlite3.Connection, article_ids: set[str]) -> np.ndarray:
-        """Delete articles with their chunks, sentence vectors and keywords; returns the chunk ids dropped."""
+        """Delete articles with their chunks and sentence vectors; returns the chunk ids dropped (for FAISS)."""
         dropped: list[int] = []
         for article_id in article_ids:
             row = db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()

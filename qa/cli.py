@@ -89,15 +89,10 @@ def _log(line: str) -> None:
 
 
 def _build(args: argparse.Namespace, config: Config) -> int:
-    from .build import build_index
+    from .build import build_index, recorded_articles
 
-    if args.articles is None and config.index.exists():  # the index remembers its articles folder
-        from .storage import FILE_NAME, read_meta
-        from .storage.metadata import connect
-
-        if (config.index / FILE_NAME).exists():
-            folder = read_meta(connect(config.index / FILE_NAME)).get("articles_folder")
-            config = config.with_overrides(articles=folder)
+    if args.articles is None:  # the index remembers its articles folder
+        config = recorded_articles(config)
     print(build_index(config, full=args.full, progress=True, log=_log).summary())
     return 0
 

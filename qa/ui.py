@@ -18,7 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 import gradio as gr  # noqa: E402
 
 from .answer import URL_SAFE, markdown_escape, sources_markdown  # noqa: E402
-from .build import build_index  # noqa: E402
+from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
 from .records import Answer  # noqa: E402
@@ -71,7 +71,7 @@ def create_app(config: Config) -> gr.Blocks:
         if not build_lock.acquire(blocking=False):
             return "A rebuild is already running."
         try:
-            report = build_index(config)
+            report = build_index(recorded_articles(config))  # the index's own folder, wherever the server runs
             warnings = "".join(f"\n- {markdown_escape(str(w))}" for w in report.warnings)
             return markdown_escape(report.summary()) + warnings
         except (QAError, OSError, ValueError) as error:

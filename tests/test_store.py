@@ -16,6 +16,7 @@ from conftest import ARTICLES, ROOT, write
 
 from qa import (BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, add_articles,
                 build_index, index_status, load_index, remove_articles, retrieve)
+from qa.build import recorded_articles
 from qa.engine import engine_for
 from qa.storage import FILE_NAME, FORMAT_VERSION, Index, writer_lock
 
@@ -156,3 +157,9 @@ def test_a_model_that_is_not_here_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(QAError, match="never downloads"):
         build_index(config)
     assert not (config.index / FILE_NAME).exists()
+
+
+def test_a_rebuild_uses_the_folder_the_index_was_built_from(seeds: Config, tmp_path: Path) -> None:
+    elsewhere = Config(index=seeds.index, articles=tmp_path / "not-the-articles")
+    assert recorded_articles(elsewhere).articles == ARTICLES.resolve()
+    assert build_index(recorded_articles(elsewhere)).articles == 2  # nothing dropped
