@@ -153,6 +153,12 @@ class CandidateRows:
             if rows else np.zeros((0, dimension), dtype=np.float32),
         )
 
+    def where(self, keep: np.ndarray) -> CandidateRows:
+        """The rows where `keep` is true."""
+        picked = np.flatnonzero(keep)
+        return CandidateRows(self.ids[picked], self.articles[picked], self.dates[picked], [self.sources[i] for i in picked],
+                             [self.stories[i] for i in picked], self.vectors[picked])
+
     def join(self, other: CandidateRows) -> CandidateRows:
         return CandidateRows(np.concatenate([self.ids, other.ids]), np.concatenate([self.articles, other.articles]),
                              np.concatenate([self.dates, other.dates]), self.sources + other.sources,

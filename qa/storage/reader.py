@@ -45,6 +45,19 @@ class Filter:
     def __bool__(self) -> bool:
         return bool(self.sources or self.since or self.until)
 
+    def admits(self, sources: Sequence[str], dates: np.ndarray) -> np.ndarray:
+        """Which rows (casefolded source, date ordinal with 0 for undated) pass, as a mask."""
+        keep = np.ones(len(dates), dtype=bool)
+        if self.sources:
+            keep &= np.array([s in self.sources for s in sources], dtype=bool)
+        if self.since or self.until:
+            keep &= dates > 0
+        if self.since:
+            keep &= dates >= self.since.toordinal()
+        if self.until:
+            keep &= dates <= self.until.toordinal()
+        return keep
+
     def sql(self) -> tuple[str, list[Any]]:
         """A condition on `articles a`."""
         parts: list[str] = []
@@ -153,11 +166,34 @@ class Index:
             self._sources = [r[0] for r in rows]
         return self._sources
 
+    def admits_any(self, where: Filter) -> bool:
+        """Whether any article passes `where` (one indexed lookup)."""
+        sql, params = where.sql()
+        return self.connection.execute(f"SELECT 1 FROM articles a WHERE {sql} LIMIT 1", params).fetchone() is not None
+
+    def share(self, where: Filter) -> float:
+        """The share of articles that pass `where`, from the indexes on source and date."""
+        sql, params = where.sql()
+        passing = self.connection.execute(f"SELECT count(*) FROM articles a WHERE {sql}", params).fetchone()[0]
+        return passing / max(int(self.manifest["articles"]), 1)
+
+    def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
+        """The given chunk ids that `where` admits, in their order (ids only: no vectors are read)."""
+        sql, params = where.sql()
+        passing: set[int] = set()
+        wanted = [int(i) for i in ids]
+        for first in range(0, len(wanted), 900):
+            part = wanted[first : first + 900]
+            passing.update(r[0] for r in self.connection.execute(
+                f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE c.id IN ({','.join('?' * len(part))}) "
+                f"AND {sql}", [*part, *params]))
+        return np.array([i for i in wanted if i in passing], dtype=np.int64)
+
     def filtered_ids(self, where: Filter) -> np.ndarray:
         """Chunk ids of the articles `where` admits (an indexed SQL query, no loop over chunks)."""
         sql, params = where.sql()
         rows = self.connection.execute(f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE {sql}", params)
-        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+        return np.array([r[0] for r in rows.fetchall()], dtype=np.int64)
 
     def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
         ids, _ = search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
