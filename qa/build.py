@@ -20,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,9 @@ from .chunking import Chunker, embed_prefix, embed_text
 from .config import Config
 from .embedding import Encoder, shared_encoder
 from .errors import BuildError
-from .ingest import IngestError, article_files, parse_bytes
+from .ingest import SUPPORTED, IngestError, article_files
+from .ingest.files import file_id
+from .ingest.pool import ParseJob, parse_jobs
 from .records import Article, Chunk, IngestWarning
 from .storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_legacy, read_meta, vector_file, writer_lock
 from .storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
@@ -94,8 +96,17 @@ def build_index(config: Config, *, full: bool = False, progress: bool = False, l
         return _upgrade(config, progress=progress, log=log)
     shared_encoder(config)  # a model that cannot load fails here, before anything is written
     with _Writer(target, config, log) as writer:
-        scan = writer.scan_folder(Path(config.articles), full=full)
+        scan = writer.scan_folder(Path(config.articles), full=full, progress=progress)
         return writer.apply(scan, full=full, progress=progress)
+
+
+def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path, str]]:
+    """The files, with a progress bar on the terminal for a command-line build."""
+    if not shown or len(files) < 20:
+        return files
+    from tqdm import tqdm
+
+    return tqdm(files, unit="file", desc="reading", leave=False, mininterval=1.0)
 
 
 def recorded_articles(config: Config) -> Config:
@@ -118,8 +129,7 @@ def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool 
     """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
     with _Writer(Path(config.index), config, log) as writer:
         folder = writer.articles_folder()
-        rels = [writer.adopt(Path(p), folder) for p in paths]
-        scan = writer.scan_files(folder, rels)
+        scan = writer.scan_files([writer.adopt(Path(p), folder) for p in paths])
         if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
             raise BuildError("none of the given files holds a readable article; the index is unchanged: "
                              + "; ".join(str(w) for w in scan.warnings))
@@ -205,12 +215,15 @@ class _Writer:
     def articles_folder(self) -> Path:
         return Path(self.meta.get("articles_folder") or self.config.articles)
 
-    def adopt(self, path: Path, folder: Path) -> str:
-        """The file's id in the articles folder, copying it in when it lives elsewhere (never over another file)."""
+    def adopt(self, path: Path, folder: Path) -> tuple[Path, str]:
+        """The file in the articles folder and its id, copying it in when it lives elsewhere (never over another file)."""
         if not path.is_file():
             raise BuildError(f"{path} is not a file")
+        if path.suffix.lower() not in SUPPORTED:
+            raise BuildError(f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
+                             f"articles are {', '.join(sorted(SUPPORTED))}")
         try:
-            return path.resolve().relative_to(folder.resolve()).as_posix()
+            return path, file_id(path.resolve().relative_to(folder.resolve()).as_posix())
         except ValueError:
             pass
         folder.mkdir(parents=True, exist_ok=True)
@@ -218,51 +231,72 @@ class _Writer:
         if destination.exists() and destination.read_bytes() != path.read_bytes():
             raise BuildError(f"{destination} already exists with other content; rename {path.name} and add it again")
         shutil.copyfile(path, destination)
-        return destination.relative_to(folder).as_posix()
+        return destination, file_id(destination.relative_to(folder).as_posix())
 
     # --- scanning ---------------------------------------------------------------------------------
 
-    def scan_folder(self, folder: Path, *, full: bool) -> _Scan:
+    def scan_folder(self, folder: Path, *, full: bool, progress: bool = False) -> _Scan:
         files, warnings = article_files(folder)
-        scan = self._scan(folder, [(p, rel) for p, rel in files], full=full, every_file=True)
+        for warning in warnings:
+            self.log(str(warning))
+        scan = self._scan(files, full=full, every_file=True, progress=progress)
         scan.warnings[:0] = warnings
         return scan
 
-    def scan_files(self, folder: Path, rels: list[str]) -> _Scan:
-        return self._scan(folder, [(folder / rel, rel) for rel in rels], full=False, every_file=False)
+    def scan_files(self, files: list[tuple[Path, str]]) -> _Scan:
+        return self._scan(files, full=False, every_file=False)
 
-    def _scan(self, folder: Path, files: list[tuple[Path, str]], *, full: bool, every_file: bool) -> _Scan:
+    def _scan(self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False) -> _Scan:
+        """Read what changed, in worker processes under a time limit; warnings are logged as they happen."""
         known_files = {r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
         known = dict(self.connection.execute("SELECT id, hash FROM articles"))
         scan = _Scan()
         present: set[str] = set()
-        for path, rel in files:
-            try:
-                stat = path.stat()
-                before = known_files.get(rel)
-                if before and not full and (stat.st_size, stat.st_mtime_ns) == (before[0], before[1]):
-                    ids, notes = json.loads(before[3]), json.loads(before[4])  # untouched: not even read
-                    scan.files[rel] = (stat.st_size, stat.st_mtime_ns, before[2], ids, notes)
-                    present.update(ids)
-                    scan.warnings += [IngestWarning(rel, n) for n in notes]
+        read: dict[str, tuple[int, int, str]] = {}  # rel → size, mtime, digest of each file sent to a parser
+
+        def warn(rel: str, text: str) -> None:
+            scan.warnings.append(IngestWarning(rel, text))
+            self.log(str(scan.warnings[-1]))
+
+        def keep(rel: str, size: int, mtime: int, digest: str, before: tuple) -> None:
+            ids, notes = json.loads(before[3]), json.loads(before[4])
+            scan.files[rel] = (size, mtime, digest, ids, notes)
+            present.update(ids)
+            for note in notes:
+                warn(rel, note)
+
+        def jobs() -> Iterator[ParseJob]:
+            for path, rel in _progress(files, progress):
+                try:
+                    stat = path.stat()
+                    before = known_files.get(rel)
+                    if before and not full and (stat.st_size, stat.st_mtime_ns) == (before[0], before[1]):
+                        keep(rel, stat.st_size, stat.st_mtime_ns, before[2], before)  # untouched: not even read
+                        continue
+                    if stat.st_size > self.config.max_article_bytes:
+                        warn(rel, f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
+                                  "limit (QA_MAX_ARTICLE_BYTES), skipped")
+                        continue
+                    raw = path.read_bytes()
+                except OSError as error:
+                    warn(rel, f"cannot be read ({error.strerror or error}), skipped")
                     continue
-                if stat.st_size > self.config.max_article_bytes:
-                    raise IngestError(f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
-                                      "limit (QA_MAX_ARTICLE_BYTES)")
-                raw = path.read_bytes()
                 digest = hashlib.sha1(raw).hexdigest()
                 if before and not full and digest == before[2]:  # touched, same bytes: not parsed again
-                    ids, notes = json.loads(before[3]), json.loads(before[4])
-                    scan.files[rel] = (stat.st_size, stat.st_mtime_ns, digest, ids, notes)
-                    present.update(ids)
-                    scan.warnings += [IngestWarning(rel, n) for n in notes]
+                    keep(rel, stat.st_size, stat.st_mtime_ns, digest, before)
                     continue
-                articles, notes = parse_bytes(raw, path.suffix, rel)
-            except (IngestError, OSError) as error:
-                scan.warnings.append(IngestWarning(rel, f"{error}, skipped"))
+                read[rel] = (stat.st_size, stat.st_mtime_ns, digest)
+                yield ParseJob(rel, raw, path.suffix, self.config.max_article_chars)
+
+        for job, parsed in parse_jobs(jobs(), seconds=self.config.parse_seconds):
+            size, mtime, digest = read.pop(job.rel)
+            if isinstance(parsed, IngestError):
+                warn(job.rel, f"{parsed}, skipped")
                 continue
-            scan.warnings += [IngestWarning(rel, n) for n in notes]
-            scan.files[rel] = (stat.st_size, stat.st_mtime_ns, digest, [a.id for a in articles], notes)
+            articles, notes = parsed
+            for note in notes:
+                warn(job.rel, note)
+            scan.files[job.rel] = (size, mtime, digest, [a.id for a in articles], notes)
             for article in articles:
                 present.add(article.id)
                 if full or known.get(article.id) != article_hash(article):
@@ -282,8 +316,6 @@ class _Writer:
 
     def apply(self, scan: _Scan, *, full: bool, progress: bool) -> BuildReport:
         started = time.perf_counter()
-        for warning in scan.warnings:
-            self.log(str(warning))
         encoder = shared_encoder(self.config)
         if self.meta.get("model") not in (None, encoder.model_id) and not full:
             raise BuildError(f"the index was built with model {self.meta['model']!r}, the configured model is "

@@ -23,6 +23,11 @@ from .records import Article, Chunk, Sentence
 __all__ = ["Chunker", "split_sentences", "embed_prefix", "embed_text", "chunk_id"]
 
 _MAX_PREFIX_CHARS = 160  # a runaway title must not eat the chunk's budget
+#: pysbd's time grows with the square of a paragraph's length (66 s for one paragraph of 108 kB), so
+#: longer paragraphs are split into pieces of at most this many characters first, at a sentence end
+#: where there is one (measured: bench/fuzz.py).
+MAX_PARAGRAPH_CHARS = 2_000
+_PIECE_END = re.compile(r"[.!?…][\"”’')\]]*\s")
 
 
 class Tokenizer(Protocol):
@@ -48,28 +53,47 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     Its own char_span option drifts on repeated sentences, so spans are found here.
     """
     spans: list[tuple[int, int]] = []
-    offset = 0
-    for paragraph in text.split("\n\n"):
-        cursor = offset
+    for offset, paragraph in _pieces(text):
+        cursor, end = offset, offset + len(paragraph)
         for sentence in _segmenter().segment(paragraph) if paragraph.strip() else []:
             piece = sentence.strip()
             if not piece:
                 continue
-            start = text.find(piece, cursor)
-            if start < 0:  # pysbd altered the text; fall back to the whole rest of the paragraph
-                start, piece = cursor, text[cursor : offset + len(paragraph)].strip()
+            start = text.find(piece, cursor, end)
+            if start < 0:  # pysbd altered the text; fall back to the whole rest of the piece
+                start, piece = cursor, text[cursor:end].strip()
+                if not piece:
+                    break
             if spans and spans[-1][0] >= offset and not any(ch.isalnum() for ch in piece):
                 spans[-1] = (spans[-1][0], start + len(piece))  # a stray closing quote belongs to its sentence
             else:
                 spans.append((start, start + len(piece)))
             cursor = start + len(piece)
-        offset += len(paragraph) + 2
     return spans
+
+
+def _pieces(text: str) -> list[tuple[int, str]]:
+    """Paragraphs with their offsets; one over `MAX_PARAGRAPH_CHARS` is cut after a sentence end
+    in its last half (else at a space, else anywhere), so that no sentence splitter call is long."""
+    pieces: list[tuple[int, str]] = []
+    offset = 0
+    for paragraph in text.split("\n\n"):
+        start = 0
+        while len(paragraph) - start > MAX_PARAGRAPH_CHARS:
+            window = paragraph[start + MAX_PARAGRAPH_CHARS // 2 : start + MAX_PARAGRAPH_CHARS]
+            ends = [m.end() for m in _PIECE_END.finditer(window)]
+            cut = ends[-1] if ends else (window.rfind(" ") + 1 if " " in window else len(window))
+            cut += start + MAX_PARAGRAPH_CHARS // 2
+            pieces.append((offset + start, paragraph[start:cut]))
+            start = cut
+        pieces.append((offset + start, paragraph[start:]))
+        offset += len(paragraph) + 2
+    return pieces
 
 
 def embed_prefix(article: Article) -> str:
     """The context embedded with each chunk: retrieval then knows the title, source and date."""
-    parts = [(article.title or "")[:_MAX_PREFIX_CHARS], article.source or "", article.date.isoformat() if article.date else ""]
+    parts = [(article.title or "")[:_MAX_PREFIX_CHARS], (article.source or "")[:80], article.date.isoformat() if article.date else ""]
     return " | ".join(p for p in parts if p)
 
 

@@ -52,6 +52,12 @@ class Config:
     max_per_article: int = 3
     #: Articles larger than this are skipped with a warning instead of read.
     max_article_bytes: int = 10_000_000
+    #: An article whose cleaned text is longer than this is skipped: 200,000 characters is ten times a
+    #: long news feature, and would be about 200 chunks to embed (a 5 MB pasted dump would be 4,000).
+    max_article_chars: int = 200_000
+    #: A file whose parsing takes longer than this is skipped (its worker process is killed).
+    #: Every parser is linear-time; the slowest of 10,000 fuzzed files took well under a second.
+    parse_seconds: float = 30.0
     #: Questions longer than this are cut (with a note) before embedding and BM25.
     max_question_chars: int = 2_000
     #: A question is a status question ("did X happen?", "is X still on?": the newest report of its

@@ -65,7 +65,7 @@ def test_jsonl_news_dump(tmp_path: Path) -> None:
     articles, warnings = load_articles(tmp_path)
     assert [(a.id, a.title, a.date, a.source) for a in articles] == [("dump.jsonl#https://m.example/1", "One", dt.date(2023, 11, 27), "Mashable")]
     reasons = sorted(w.reason for w in warnings)
-    assert reasons[0].startswith("line 3 is not valid JSON") and reasons[1] == "record 2 has no body, skipped"
+    assert reasons[0] == "line 2: no body, skipped" and reasons[1].startswith("line 3: not valid JSON")
 
 
 def test_record_ids_come_from_the_record_never_from_its_line(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_record_ids_come_from_the_record_never_from_its_line(tmp_path: Path) -> 
     second, _ = load_articles(tmp_path)
     assert {a.id: a.text for a in first} == {a.id: a.text for a in second}  # reordering the dump changes no id
     assert {a.id for a in first} >= {"dump.jsonl#a-17", "dump.jsonl#https://x.example/b"} and len(first) == 3
-    assert any("same id as record 1" in w.reason for w in warnings)
+    assert any("same id as line 1" in w.reason for w in warnings)
 
 
 def test_bad_files_warn_and_the_rest_is_indexed(tmp_path: Path) -> None:
