@@ -11,7 +11,7 @@ Wherever an index is asked for, an `Index` or the path of an index folder works.
 from .build import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
 from .config import Config
 from .engine import Engine, answer, load_index, retrieve
-from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError
+from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError, NoMatchError, QAError
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index
 
@@ -36,6 +36,7 @@ __all__ = [
     "Answer",
     "TimelineEntry",
     "QAError",
+    "NoMatchError",
     "IndexNotFoundError",
     "IndexMismatchError",
     "CorruptIndexError",

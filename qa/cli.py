@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -82,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (QAError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; the index is as it was before this command", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug of ours: still one line (QA_DEBUG=1 shows the traceback)
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__}: {str(error)[:300]} (run with QA_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _log(line: str) -> None:

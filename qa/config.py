@@ -104,8 +104,12 @@ class Config:
     #: (bench/ann.py measures the crossover and the recall).
     exact_below: int = 200_000
     ivf_nprobe: int = 48
+    #: The web UI binds to loopback unless told otherwise; any other address needs an admin password
+    #: (`QA_ADMIN_PASSWORD`, never a setting or a flag: it would show in `ps` and in logs).
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Questions the web UI answers at once (bench/load.py measures the throughput against it).
+    concurrency: int = 4
 
     def __post_init__(self) -> None:
         for name in ("articles", "index", "cache_dir"):  # `Config(index="path/to/index")` works as well as a Path
@@ -121,6 +125,14 @@ class Config:
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, raw)
         return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The `QA_<FIELD>` variables that make `from_env` give this configuration back (for a build process)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f"QA_{f.name.upper()}"] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the given fields replaced; `None` means "not given" and is ignored."""

@@ -21,7 +21,7 @@ import numpy as np
 from .answer import compose
 from .config import Config, Mode
 from .embedding import Encoder, shared_encoder
-from .errors import IndexMismatchError
+from .errors import IndexMismatchError, NoMatchError
 from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_terms, parse_constraints, status_margin
 from .records import Answer, Passage
 from .retrieval import search
@@ -36,7 +36,9 @@ def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
         raise ValueError("the question is empty")
     if not isinstance(question, str):
         raise ValueError(f"the question must be text, not {type(question).__name__}")
-    text = re.sub(r"\s+", " ", question.encode("utf-8", "replace").decode("utf-8")).strip()
+    if re.search("[\ud800-\udfff]", question):  # bytes that were not UTF-8 (a terminal's surrogateescape)
+        raise ValueError("the question is not valid UTF-8 text")
+    text = re.sub(r"\s+", " ", question).strip()
     notes = []
     if len(text) > config.max_question_chars:
         notes.append(f"The question was {len(text):,} characters long; only the first {config.max_question_chars:,} were used.")
@@ -57,7 +59,13 @@ def make_filter(sources: Iterable[str] | str | None, since: dt.date | str | None
     """Explicit filters, checked: one source may be given as a plain string."""
     if isinstance(sources, str):
         sources = [sources]
-    wanted = tuple(dict.fromkeys(s.strip().casefold() for s in sources or () if isinstance(s, str) and s.strip()))
+    if sources is not None:
+        if not isinstance(sources, Iterable) or isinstance(sources, (bytes, dict)):
+            raise ValueError("sources must be a source name or a list of source names")
+        sources = list(sources)
+        if not all(isinstance(s, str) for s in sources):
+            raise ValueError("sources must be a source name or a list of source names")
+    wanted = tuple(dict.fromkeys(s.strip().casefold() for s in sources or () if s.strip()))
     low, high = _as_date(since, "since"), _as_date(until, "until")
     if low and high and low > high:
         raise ValueError(f"since ({low}) is after until ({high}): no article can match")
@@ -112,7 +120,7 @@ class Engine:
                  sources: Iterable[str] | str | None = None, since: dt.date | str | None = None,
                  until: dt.date | str | None = None) -> list[Passage]:
         index = self.index()
-        where = make_filter(sources, since, until)
+        where = _checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
         return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
 
@@ -120,12 +128,30 @@ class Engine:
                since: dt.date | str | None = None, until: dt.date | str | None = None, k: int | None = None,
                mode: Mode | None = None) -> Answer:
         index = self.index()
-        where = make_filter(sources, since, until)
+        where = _checked_filter(index, make_filter(sources, since, until))
         text, notes = prepare_question(question, self.config)
         query, _ = self.make_query(_with_context(text, history), index)
         passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
         with index.snapshot():
             return compose(question, query, passages, index, self.config, notes)
+
+
+def _checked_filter(index: Index, where: Filter) -> Filter:
+    """`where`, or a one-line `NoMatchError` saying what matched nothing and what there is."""
+    if not where or index.admits_any(where):
+        return where
+    known = index.sources()
+    sources = [s for s in known if s.casefold() in where.sources]
+    if where.sources and not sources:
+        shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+        names = ", ".join(repr(s) for s in where.sources)
+        raise NoMatchError(f"No articles match source {names} (known sources: {shown or 'none'})")
+    low, high = index.date_range()
+    span = f"from {low} to {high}" if low else "none of them dated"
+    bounds = " and ".join(x for x in (f"on or after {where.since}" if where.since else "",
+                                      f"on or before {where.until}" if where.until else "") if x)
+    outlets = f" from {', '.join(sources)}" if where.sources else ""
+    raise NoMatchError(f"No articles{outlets} were published {bounds} (the index holds articles {span})")
 
 
 def _k(k: int | None, config: Config) -> int:
@@ -137,6 +163,8 @@ def _k(k: int | None, config: Config) -> int:
 
 def _with_context(question: str, history: Sequence[Any] | None) -> str:
     """A follow-up of a few words is searched with the user's previous question."""
+    if history is not None and (isinstance(history, (str, bytes, dict)) or not isinstance(history, Sequence)):
+        raise ValueError("history must be a list of chat messages")
     if not history or len(re.findall(r"\w{3,}", question)) > 4:
         return question
     for message in reversed(list(history)):
@@ -146,7 +174,7 @@ def _with_context(question: str, history: Sequence[Any] | None) -> str:
         elif isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")
             if isinstance(content, list):  # Gradio may send content as typed blocks
-                content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+                content = " ".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
         elif isinstance(message, (list, tuple)) and message and isinstance(message[0], str):
             content = message[0]  # [user, assistant] pairs
         if isinstance(content, str) and content.strip():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["QAError", "IndexNotFoundError", "IndexMismatchError", "CorruptIndexError", "BuildError"]
+__all__ = ["QAError", "IndexNotFoundError", "IndexMismatchError", "CorruptIndexError", "BuildError", "NoMatchError"]
 
 
 class QAError(Exception):
@@ -23,3 +23,7 @@ class CorruptIndexError(QAError):
 
 class BuildError(QAError):
     """A build that could not finish; the previous index, if any, is untouched and still serving."""
+
+
+class NoMatchError(QAError, ValueError):
+    """A filter (`sources=`, `since=`, `until=`) that no article passes."""

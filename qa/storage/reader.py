@@ -108,6 +108,10 @@ class Index:
             raise IndexNotFoundError(f"the index at {self.path} has no finished build yet; run `qa build --index {self.path}`")
         self.dimension = int(self.manifest["dimension"])
         self.nprobe = nprobe
+        indexes = {r[0] for r in self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        #: The covering-index hints of `admitted` (an index written before they existed has none; the next build adds them).
+        self._covering = ("INDEXED BY chunks_id_article", "INDEXED BY articles_filter") \
+            if {"chunks_id_article", "articles_filter"} <= indexes else ("", "")
         try:
             self.vectors: faiss.Index = read_vectors(self.folder / self.manifest["vectors"], nprobe)
         except (RuntimeError, OSError) as error:
@@ -166,6 +170,11 @@ class Index:
             self._sources = [r[0] for r in rows]
         return self._sources
 
+    def date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """The oldest and newest publication dates in the index (indexed min and max)."""
+        low, high = self.connection.execute("SELECT min(date), max(date) FROM articles").fetchone()
+        return (dt.date.fromordinal(low) if low else None), (dt.date.fromordinal(high) if high else None)
+
     def admits_any(self, where: Filter) -> bool:
         """Whether any article passes `where` (one indexed lookup)."""
         sql, params = where.sql()
@@ -185,8 +194,11 @@ class Index:
         for first in range(0, len(wanted), 900):
             part = wanted[first : first + 900]
             passing.update(r[0] for r in self.connection.execute(
-                f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE c.id IN ({','.join('?' * len(part))}) "
-                f"AND {sql}", [*part, *params]))
+                # CROSS JOIN fixes the order (SQLite's rule): look the ids up first. Left to itself the planner
+                # walked every chunk of the filter's sources instead: 13 s at 1M chunks. The covering indexes
+                # keep the lookups off the rows, which hold vectors and texts (bench/README.md).
+                f"SELECT c.id FROM chunks c {self._covering[0]} CROSS JOIN articles a {self._covering[1]} ON a.key = c.article "
+                f"WHERE c.id IN ({','.join('?' * len(part))}) AND {sql}", [*part, *params]))
         return np.array([i for i in wanted if i in passing], dtype=np.int64)
 
     def filtered_ids(self, where: Filter) -> np.ndarray:
