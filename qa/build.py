@@ -195,7 +195,7 @@ class _Writer:
 
     def __init__(self, target: Path, config: Config, log: Log) -> None:
         self.target, self.config, self.log = target, config, log
-        self.folder = target.resolve() if target.exists() else target
+        self.folder = target.resolve() if target.exists() else target.absolute()
 
     def __enter__(self) -> _Writer:
         self._lock = writer_lock(self.folder)
@@ -365,7 +365,7 @@ class _Writer:
                 else self.meta.get("trained_on", count),
             }
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
-        housekeep(self.folder, generation)
+        housekeep(self.folder, generation, self.target)
         return BuildReport(self.target, articles, count, len(scan.upserts) - len(scan.changed), len(scan.changed),
                            len(scan.removed), embedded, len(linked) + len(members), time.perf_counter() - started,
                            tuple(scan.warnings), generation, factory)

@@ -1,15 +1,23 @@
 """The web UI: a Gradio chat whose answers cite numbered, linked sources and show a timeline.
 
 Article text is untrusted: everything quoted is Markdown-escaped by `answer`, and
-Gradio's HTML sanitiser stays on. A rebuild from the UI runs the same build as
-`qa build`; if it fails, the previous index keeps serving.
+Gradio's HTML sanitiser stays on. A rebuild from the UI runs `qa build` in a process of its
+own; if it fails, the previous index keeps serving. Errors of ours are logged on the server and
+never sent to clients; on any address but loopback a rebuild needs the admin password.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import logging
 import os
 import re
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +32,9 @@ from .errors import QAError  # noqa: E402
 from .records import Answer  # noqa: E402
 from .engine import answer, load_index  # noqa: E402
 
-__all__ = ["create_app", "serve", "render"]
+__all__ = ["create_app", "serve", "render", "is_loopback"]
+
+log = logging.getLogger("qa.ui")
 
 EXAMPLES = ["did the summit happen?", "Who said a Biden-Putin summit was not in the plans?"]
 
@@ -48,14 +58,18 @@ def render(result: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def create_app(config: Config) -> gr.Blocks:
+def create_app(config: Config, *, admin_password: str | None = None) -> gr.Blocks:
+    """The chat and the index panel. With an `admin_password` (default: `$QA_ADMIN_PASSWORD`), a rebuild needs it."""
+    password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
     build_lock = threading.Lock()
 
     def respond(message: str, history: list[dict[str, Any]]) -> str:
         try:
             return render(answer(message, history=history, config=config))
-        except (QAError, ValueError) as error:
+        except (QAError, ValueError) as error:  # our own messages, written for the user
             return f"**Error:** {markdown_escape(str(error))}"
+        except Exception:
+            return _internal_error("answering a question")
 
     def status() -> str:
         try:
@@ -67,15 +81,18 @@ def create_app(config: Config) -> gr.Blocks:
                 f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
                 f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`.")
 
-    def rebuild() -> str:
+    def rebuild(given: str | None = None) -> Iterator[str]:
+        if password is not None and not hmac.compare_digest((given or "").encode(), password.encode()):
+            time.sleep(1.0)  # a guesser gets one try a second per connection
+            yield "**Wrong admin password;** nothing was changed."
+            return
         if not build_lock.acquire(blocking=False):
-            return "A rebuild is already running."
+            yield "A rebuild is already running."
+            return
         try:
-            report = build_index(recorded_articles(config))  # the index's own folder, wherever the server runs
-            warnings = "".join(f"\n- {markdown_escape(str(w))}" for w in report.warnings)
-            return markdown_escape(report.summary()) + warnings
-        except (QAError, OSError, ValueError) as error:
-            return f"**Rebuild failed; the previous index is still serving.** {markdown_escape(str(error))}"
+            yield from _rebuild_in_a_process(recorded_articles(config))
+        except Exception:
+            yield _internal_error("rebuilding")
         finally:
             build_lock.release()
 
@@ -87,18 +104,63 @@ def create_app(config: Config) -> gr.Blocks:
             examples=EXAMPLES,
             cache_examples=False,
             api_name="ask",
+            concurrency_limit=config.concurrency,
         )
         with gr.Accordion("Index", open=False):
             info = gr.Markdown(status())
+            secret = gr.Textbox(label="Admin password", type="password", visible=password is not None)
             button = gr.Button("Rebuild index from articles")
-            button.click(rebuild, outputs=info, api_name="rebuild")
+            button.click(rebuild, inputs=secret, outputs=info, api_name="rebuild", concurrency_limit=1)
     return app
 
 
+def _rebuild_in_a_process(config: Config) -> Iterator[str]:
+    """`qa build` in a process of its own, its progress streamed: a build never shares the model, the
+    tokenizer or the interpreter lock with the questions being answered meanwhile."""
+    command = [sys.executable, "-m", "qa.cli", "build", "--index", str(config.index)]
+    env = os.environ | config.to_env()
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace") as process:
+        assert process.stderr is not None and process.stdout is not None
+        lines: list[str] = []
+        for line in process.stderr:
+            lines.append(line.rstrip())
+            yield "Rebuilding …\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines[-8:] if x)
+        summary = process.stdout.read().strip()
+        process.wait()
+    warnings = "".join(f"\n- {markdown_escape(x)}" for x in lines if x.startswith("warning: "))
+    if process.returncode == 0:
+        yield markdown_escape(summary) + warnings
+    else:
+        error = next((x for x in reversed(lines) if x.startswith("error: ")), "error: the build stopped")
+        yield f"**Rebuild failed; the previous index is still serving.** {markdown_escape(error.removeprefix('error: '))}"
+
+
+def _internal_error(doing: str) -> str:
+    """Logged with its traceback on the server; the client learns only that it happened."""
+    log.exception("internal error while %s", doing)
+    return "**Something went wrong on the server** (it was logged); please try again."
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(config: Config) -> None:
-    """Build the index if there is none yet, then serve the chat until interrupted."""
+    """Build the index if there is none yet, then serve the chat until interrupted.
+
+    Loopback by default; another address needs `QA_ADMIN_PASSWORD`, or nothing starts.
+    """
+    if not is_loopback(config.host) and not os.environ.get("QA_ADMIN_PASSWORD"):
+        raise QAError(f"refusing to serve on {config.host} without an admin password: anyone who can reach it could "
+                      "rebuild the index. Set QA_ADMIN_PASSWORD, or serve on 127.0.0.1")
     if not config.index.exists():
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
     load_index(config.index, config)  # fail now, with the clear message, rather than at the first question
-    create_app(config).launch(server_name=config.host, server_port=config.port, show_error=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    create_app(config).launch(server_name=config.host, server_port=config.port, show_error=False)

@@ -163,3 +163,20 @@ def test_a_rebuild_uses_the_folder_the_index_was_built_from(seeds: Config, tmp_p
     elsewhere = Config(index=seeds.index, articles=tmp_path / "not-the-articles")
     assert recorded_articles(elsewhere).articles == ARTICLES.resolve()
     assert build_index(recorded_articles(elsewhere)).articles == 2  # nothing dropped
+
+
+def test_leftovers_of_dead_builds_are_removed_with_a_relative_index_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = Config(articles=_articles(tmp_path), index=Path("index/default"))  # relative, as the default is
+    build_index(config)
+    dead = Path("index/.default.building-20260101-000000")
+    dead.mkdir()
+    (dead / "build.lock").write_text("12345")  # a pid, but nobody holds the lock
+    live = Path("index/.default.building-live")
+    (Path("index/.default.old-20260101")).mkdir()
+    Path("index/.default.link-999").symlink_to("default")
+    with writer_lock(live):  # a build in progress right now keeps its folder
+        write(config.articles, "new.txt", "The harbour reopened on Friday after the storm, officials said.")
+        build_index(config)
+        assert sorted(p.name for p in Path("index").iterdir()) == [".default.building-live", "default"]
+    assert len(list(Path("index/default/vectors").glob("*.faiss"))) == 2  # this generation and the previous one

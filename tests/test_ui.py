@@ -6,8 +6,13 @@ import pytest
 from conftest import NEWER
 from gradio_client import Client
 
+import os
+import subprocess
+import sys
+
 from qa import Config
-from qa.ui import create_app
+from qa.storage import Index
+from qa.ui import create_app, is_loopback
 
 
 def _free_port() -> int:
@@ -37,7 +42,7 @@ def test_chat_answers_over_http(server, seeds: Config) -> None:  # type: ignore[
 
 def test_rebuild_over_http_keeps_serving(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
     client = Client(server.local_url, verbose=False)
-    status = client.predict(api_name="/rebuild")
+    status = client.predict("", api_name="/rebuild")
     assert "generation 1: 2 articles" in status and "0 added" in status  # nothing changed: nothing rebuilt
     assert "called off" in client.predict(message="did the summit happen?", api_name="/ask")
 
@@ -46,3 +51,37 @@ def test_chat_answers_a_fact_question(server) -> None:  # type: ignore[no-untype
     client = Client(server.local_url, verbose=False)
     first = client.predict(message="Who said a Biden-Putin summit was not in the plans?", api_name="/ask")
     assert "Psaki" in first
+
+
+def test_a_rebuild_needs_the_admin_password_when_one_is_set(seeds: Config) -> None:
+    app = create_app(seeds, admin_password="s3cret horse")
+    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(app.local_url, verbose=False)
+        before = Index(seeds.index).generation
+        assert client.predict("guess", api_name="/rebuild").startswith("**Wrong admin password;**")
+        assert Index(seeds.index).generation == before
+        assert "generation" in client.predict("s3cret horse", api_name="/rebuild")
+        assert "called off" in client.predict(message="did the summit happen?", api_name="/ask")
+    finally:
+        app.close()
+
+
+def test_serving_beyond_loopback_without_a_password_refuses_to_start(seeds: Config) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "QA_ADMIN_PASSWORD"}
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--host", "0.0.0.0", "--index", str(seeds.index)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and result.stderr.startswith("error: refusing to serve on 0.0.0.0 without an admin password")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
+
+
+def test_questions_run_concurrently_up_to_the_configured_limit(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
+    limits = {f.api_name: f.concurrency_limit for f in server.fns.values()}
+    assert limits["ask"] == seeds.concurrency > 1 and limits["rebuild"] == 1
+
+
+def test_bad_questions_get_one_line_and_no_python_text(server) -> None:  # type: ignore[no-untyped-def]
+    client = Client(server.local_url, verbose=False)
+    reply = client.predict(message="x" * 100_000, api_name="/ask")
+    assert "Traceback" not in reply and "File \"" not in reply
+    assert client.predict(message="   ", api_name="/ask") == "**Error:** the question is empty"

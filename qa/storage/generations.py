@@ -55,8 +55,9 @@ def vector_file(generation: int) -> str:
     return f"{VECTOR_DIR}/g{generation:08d}.faiss"
 
 
-def housekeep(folder: Path, generation: int) -> None:
-    """Remove vector files of generations before the previous one, and leftovers of killed builds."""
+def housekeep(folder: Path, generation: int, name: Path | None = None) -> None:
+    """Remove vector files of generations before the previous one, and leftovers of killed builds
+    (beside `name`, the index path as given, when it is a link to `folder`)."""
     vectors = folder / VECTOR_DIR
     for path in vectors.glob("*") if vectors.is_dir() else []:
         match = re.fullmatch(r"g(\d{8})\.faiss", path.name)
@@ -64,8 +65,30 @@ def housekeep(folder: Path, generation: int) -> None:
             path.unlink(missing_ok=True)
         elif match and int(match[1]) > generation:  # written by a build killed before its commit
             path.unlink(missing_ok=True)
-    for stale in folder.parent.glob(f".{folder.name}.building-*"):  # staging folders of killed upgrades
-        shutil.rmtree(stale, ignore_errors=True)
+    # Leftovers of killed format upgrades beside the index: staging folders whose build is dead (its
+    # lock is free), and the links and old folders of an interrupted swap. `folder` is resolved, so a
+    # relative `--index` finds them as well as an absolute one.
+    name = (name or folder).absolute()  # the index's name as given (`index/default`, maybe a link)
+    for stale in name.parent.glob(f".{name.name}.*"):
+        kind = stale.name[len(name.name) + 2 :].split("-", 1)[0]
+        if kind == "building" and _is_locked(stale):
+            continue  # another process is building there right now
+        if kind in ("building", "old"):
+            shutil.rmtree(stale, ignore_errors=True)
+        elif kind == "link" and stale.is_symlink():
+            stale.unlink(missing_ok=True)
+
+
+def _is_locked(folder: Path) -> bool:
+    """Whether a live process holds the build lock of `folder`."""
+    try:
+        with open(folder / _LOCK, "a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
 def is_legacy(folder: Path) -> bool:
