@@ -244,9 +244,11 @@ class _Writer:
         return scan
 
     def scan_files(self, files: list[tuple[Path, str]]) -> _Scan:
-        return self._scan(files, full=False, every_file=False)
+        """Files named by `qa add`: always read (an article removed by id comes back when its file is added again)."""
+        return self._scan(files, full=False, every_file=False, reread=True)
 
-    def _scan(self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False) -> _Scan:
+    def _scan(self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False,
+              reread: bool = False) -> _Scan:
         """Read what changed, in worker processes under a time limit; warnings are logged as they happen."""
         known_files = {r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
         known = dict(self.connection.execute("SELECT id, hash FROM articles"))
@@ -270,7 +272,7 @@ class _Writer:
                 try:
                     stat = path.stat()
                     before = known_files.get(rel)
-                    if before and not full and (stat.st_size, stat.st_mtime_ns) == (before[0], before[1]):
+                    if before and not (full or reread) and (stat.st_size, stat.st_mtime_ns) == (before[0], before[1]):
                         keep(rel, stat.st_size, stat.st_mtime_ns, before[2], before)  # untouched: not even read
                         continue
                     if stat.st_size > self.config.max_article_bytes:
@@ -282,7 +284,7 @@ class _Writer:
                     warn(rel, f"cannot be read ({error.strerror or error}), skipped")
                     continue
                 digest = hashlib.sha1(raw).hexdigest()
-                if before and not full and digest == before[2]:  # touched, same bytes: not parsed again
+                if before and not (full or reread) and digest == before[2]:  # touched, same bytes: not parsed again
                     keep(rel, stat.st_size, stat.st_mtime_ns, digest, before)
                     continue
                 read[rel] = (stat.st_size, stat.st_mtime_ns, digest)

@@ -27,7 +27,7 @@ _RELATED = re.compile(r"^\W{0,10}(related( articles?| stories| coverage)?|read m
 #: A photo credit: "Photo: …", "Image by …", "Credit …", or "<caption> / <agency>" ("The White House / flickr").
 _CREDIT = re.compile(
     r"(?i)^(?:photo(?:graph)?s?|images?|pictures?|illustrations?|credits?)\s{0,3}(?::|by\b|credits?\b|courtesy\b)"
-    r"|\b(?:getty images|shutterstock|ap photo|afp via|via getty|wikimedia commons|unsplash)\b"
+    r"|\b(?:getty images|shutterstock|ap photo|afp via|via getty|wikimedia commons|unsplash)\b|\bcredits?\s{0,3}:\s"
     r"|\s/\s{0,3}(?:flickr|getty|ap|afp|reuters|epa|file|handout|wikimedia|unsplash|shutterstock)\b[\w .]{0,30}$"
 )
 _ONLY_PUNCTUATION = re.compile(r"^[\W_]{1,20}$")  # a bare "-", "•" or "* * *" left by a list or a divider

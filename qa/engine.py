@@ -32,10 +32,10 @@ __all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_
 
 def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
     """The question as it will be searched, and notes for the user if it had to change."""
-    if question is None or (isinstance(question, str) and not question.strip()):
-        raise ValueError("the question is empty")
     if not isinstance(question, str):
-        raise ValueError(f"the question must be text, not {type(question).__name__}")
+        raise ValueError(f"the question must be text, not {'None' if question is None else type(question).__name__}")
+    if not question.strip():
+        raise ValueError("the question is empty")
     if re.search("[\ud800-\udfff]", question):  # bytes that were not UTF-8 (a terminal's surrogateescape)
         raise ValueError("the question is not valid UTF-8 text")
     text = re.sub(r"\s+", " ", question).strip()

@@ -201,7 +201,8 @@ def test_html_blocks_stay_blocks_and_real_lines_survive() -> None:
 
 @pytest.mark.parametrize("line,credit", [
     ("Photo: Reuters", True), ("Photo by Jane Doe", True), ("The White House / flickr", True), ("Image credit: NASA", True),
-    ("Getty Images", True), ("Photos", False), ("2a etapa: 8 de abril – Curitiba / Alternativa", False),
+    ("Getty Images", True), ("4 United now face a huge task Credit: AFP", True),
+    ("237.5 passing yards OVER (-115) / UNDER (-115)", False), ("Photos", False), ("2a etapa: 8 de abril – Curitiba / Alternativa", False),
     ("Pictures of the week", False), ("AFP journalists were detained", False), ("Trade talks / Analysis", False)])
 def test_credit_rule_on_real_shaped_lines(line: str, credit: bool) -> None:
     assert is_credit(strip_markdown(line)) is credit
@@ -239,4 +240,54 @@ def test_a_build_of_good_and_hostile_files_indexes_the_good_and_says_why_for_eac
     skipped = {w.path for w in report.warnings if w.reason.endswith("skipped")}
     assert {"bad-deep.json", "bad-digits.json", "bad-tag-soup.html", "bad-random.txt"} <= skipped
     assert not any("took over" in w.reason for w in report.warnings)
-    assert any(line.startswith("warning: bad-") for line in log)  # streamed as they happen
+    warned = [n for n, line in enumerate(log) if line.startswith("warning: bad-")]
+    embedded = [n for n, line in enumerate(log) if line.startswith("embedded ")]
+    assert warned and (not embedded or max(warned) < min(embedded))  # streamed while reading, before any embedding
+
+
+def test_the_site_name_is_not_taken_for_the_title() -> None:
+    html = ("<html><head><title>Daily Planet</title><meta property='og:site_name' content='Daily Planet'></head><body>"
+            "<article><h1>Harbour reopens after the storm</h1>" + "<p>The harbour reopened on Friday, officials said, after a week of repairs.</p>" * 4
+            + "</article></body></html>")
+    assert parse_html(html, "page.html").title == "Harbour reopens after the storm"
+
+
+# --- the question path ---------------------------------------------------------------------------------
+
+
+def test_bad_query_input_gets_one_clear_line(seeds: Config) -> None:
+    from qa import NoMatchError, answer, retrieve
+
+    cases = {
+        "k must be a whole number from 1 to 100, not 0": lambda: retrieve("summit", k=0, index=seeds.index, config=seeds),
+        "k must be a whole number from 1 to 100, not -3": lambda: retrieve("summit", k=-3, index=seeds.index, config=seeds),
+        "k must be a whole number from 1 to 100, not 100000": lambda: answer("summit", k=100_000, index=seeds.index, config=seeds),
+        "since (2022-03-01) is after until (2022-02-01)": lambda: answer("summit", since="2022-03-01", until="2022-02-01",
+                                                                         index=seeds.index, config=seeds),
+        "the question must be text, not None": lambda: retrieve(None, index=seeds.index, config=seeds),  # type: ignore[arg-type]
+        "history must be a list of chat messages": lambda: answer("and why?", history=42, index=seeds.index, config=seeds),  # type: ignore[arg-type]
+        "sources must be a source name or a list of source names": lambda: answer("summit", sources=[1, 2], index=seeds.index,  # type: ignore[list-item]
+                                                                                  config=seeds),
+        "the question is not valid UTF-8 text": lambda: retrieve("summit \udcff", index=seeds.index, config=seeds),
+    }
+    for message, call in cases.items():
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert str(caught.value).startswith(message), (message, caught.value)
+    with pytest.raises(NoMatchError, match=r"^No articles match source 'nosuch' \(known sources: themoscowtimes.com\)$"):
+        answer("summit", sources="NoSuch", index=seeds.index, config=seeds)
+    with pytest.raises(NoMatchError, match=r"^No articles were published on or after 2030-01-01 \(the index holds articles from 2022-02-23"):
+        retrieve("summit", since="2030-01-01", index=seeds.index, config=seeds)
+    passages = retrieve("did the summit happen?", sources="themoscowtimes.com", index=seeds.index, config=seeds)
+    assert passages and {p.article.source for p in passages} == {"themoscowtimes.com"}  # one name, not its letters
+    odd_history = [{"role": "user", "content": [{"text": 5}, "x", {"type": "image"}]}, None, ["a"], {"role": "assistant"}]
+    assert answer("and why?", history=odd_history, index=seeds.index, config=seeds).question == "and why?"
+
+
+def test_a_question_that_is_not_utf8_on_the_command_line_is_one_line(seeds: Config) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable.encode(), b"-m", b"qa.cli", b"ask", b"did the summit \xff happen?", b"--index",
+                             str(seeds.index).encode()], capture_output=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.decode() == "error: the question is not valid UTF-8 text\n"

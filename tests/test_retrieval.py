@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import NEWER, OLDER, shared_file
 
-from qa import Config, answer, retrieve
+from qa import Config, NoMatchError, answer, retrieve
 from qa.evaluation import evaluate, load_questions, normalise
 
 
@@ -46,7 +46,8 @@ def test_hybrid_is_at_least_as_good_as_either_side(seeds: Config) -> None:
 def test_date_filter_keeps_only_dated_newer_reports(seeds: Config) -> None:
     passages = retrieve("did the summit happen?", index=seeds.index, since="2022-02-22")
     assert passages and {p.article.id for p in passages} == {NEWER}
-    assert retrieve("did the summit happen?", index=seeds.index, until="2022-02-22") == []
+    with pytest.raises(NoMatchError, match="No articles were published on or before 2022-02-22"):  # says so, not []
+        retrieve("did the summit happen?", index=seeds.index, until="2022-02-22")
     assert {p.article.id for p in retrieve("summit", index=seeds.index, sources=["themoscowtimes.com"])} == {NEWER}
 
 

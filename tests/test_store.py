@@ -113,6 +113,9 @@ def test_add_and_remove_one_article_and_a_running_engine_sees_each_generation(tm
     assert all(p.article.id != "lighthouse.md" for p in engine.retrieve("lighthouse keeper Orla Venn", k=5))
     with pytest.raises(BuildError, match="not in the index"):
         remove_articles(["no-such-article.md"], config)
+    assert build_index(config).removed == 0 and "lighthouse.md" not in Index(config.index).article_ids()  # stays removed
+    assert add_articles([config.articles / "lighthouse.md"], config).added == 1  # until it is added again
+    assert engine.retrieve("lighthouse keeper Orla Venn", k=1)[0].article.id == "lighthouse.md"
 
 
 def test_a_second_writer_is_refused(tmp_path: Path) -> None:
@@ -174,6 +177,7 @@ def test_leftovers_of_dead_builds_are_removed_with_a_relative_index_path(tmp_pat
     (dead / "build.lock").write_text("12345")  # a pid, but nobody holds the lock
     live = Path("index/.default.building-live")
     (Path("index/.default.old-20260101")).mkdir()
+    Path("index/default.20250101-000000-000000").mkdir()  # a whole build an earlier format swapped out
     Path("index/.default.link-999").symlink_to("default")
     with writer_lock(live):  # a build in progress right now keeps its folder
         write(config.articles, "new.txt", "The harbour reopened on Friday after the storm, officials said.")

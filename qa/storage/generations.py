@@ -77,6 +77,10 @@ def housekeep(folder: Path, generation: int, name: Path | None = None) -> None:
             shutil.rmtree(stale, ignore_errors=True)
         elif kind == "link" and stale.is_symlink():
             stale.unlink(missing_ok=True)
+    for replaced in name.parent.glob(f"{name.name}.*"):  # whole builds that an earlier format swapped out
+        if re.fullmatch(r"\d{8}-\d{6}-\d{6}", replaced.name[len(name.name) + 1 :]) and replaced.resolve() != folder.resolve() \
+                and replaced.is_dir() and not _is_locked(replaced):
+            shutil.rmtree(replaced, ignore_errors=True)
 
 
 def _is_locked(folder: Path) -> bool:
