@@ -30,7 +30,7 @@ from .chunking import Chunker, embed_prefix, embed_text
 from .config import Config
 from .embedding import Encoder, shared_encoder
 from .errors import BuildError
-from .ingest import SUPPORTED, IngestError, article_files
+from .ingest import INGEST_VERSION, SUPPORTED, IngestError, article_files
 from .ingest.files import file_id
 from .ingest.pool import ParseJob, parse_jobs
 from .records import Article, Chunk, IngestWarning
@@ -176,7 +176,7 @@ def index_status(config: Config) -> IndexStatus:
     index = Index(config.index)
     meta = index.manifest
     writer = _Writer.__new__(_Writer)
-    writer.connection, writer.config, writer.log = index.connection, config, lambda _: None
+    writer.connection, writer.config, writer.log, writer.meta = index.connection, config, lambda _: None, meta
     folder = Path(meta.get("articles_folder") or config.articles)
     try:
         scan = writer.scan_folder(folder, full=False)
@@ -239,7 +239,8 @@ class _Writer:
         files, warnings = article_files(folder)
         for warning in warnings:
             self.log(str(warning))
-        scan = self._scan(files, full=full, every_file=True, progress=progress)
+        reread = bool(self.meta) and self.meta.get("ingest_version") != INGEST_VERSION  # read by an older ingest
+        scan = self._scan(files, full=full, every_file=True, progress=progress, reread=reread)
         scan.warnings[:0] = warnings
         return scan
 
@@ -330,7 +331,8 @@ class _Writer:
             raise BuildError(f"no readable articles in {self.config.articles}; the previous index (if any) is unchanged")
         settings = linking_settings(self.config)
         relink_all = self.meta.get("stories") != settings and bool(self.meta)
-        if self.meta and not (full or scan.upserts or scan.removed or relink_all):  # nothing changed: no new generation
+        stale_ingest = bool(self.meta) and self.meta.get("ingest_version") != INGEST_VERSION
+        if self.meta and not (full or scan.upserts or scan.removed or relink_all or stale_ingest):  # nothing changed: no new generation
             articles, count = int(self.meta["articles"]), int(self.meta["chunks"])
             return BuildReport(self.target, articles, count, 0, 0, 0, 0, 0, time.perf_counter() - started,
                                tuple(scan.warnings), int(self.meta["generation"]), str(self.meta["factory"]))
@@ -358,7 +360,7 @@ class _Writer:
             articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
             factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
             meta = {
-                "format": FORMAT, "format_version": FORMAT_VERSION, "generation": generation, "model": encoder.model_id,
+                "format": FORMAT, "format_version": FORMAT_VERSION, "ingest_version": INGEST_VERSION, "generation": generation, "model": encoder.model_id,
                 "encoder_backend": encoder.backend, "dimension": encoder.dimension, "max_tokens": chunker.max_tokens,
                 "articles": articles, "chunks": count, "vectors": vector_file(generation), "factory": factory,
                 "stories": settings, "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),

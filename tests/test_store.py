@@ -184,3 +184,16 @@ def test_leftovers_of_dead_builds_are_removed_with_a_relative_index_path(tmp_pat
         build_index(config)
         assert sorted(p.name for p in Path("index").iterdir()) == [".default.building-live", "default"]
     assert len(list(Path("index/default/vectors").glob("*.faiss"))) == 2  # this generation and the previous one
+
+
+def test_an_index_read_by_an_older_ingest_rereads_its_files_but_reembeds_only_changed_text(tmp_path: Path) -> None:
+    from qa.ingest import INGEST_VERSION
+
+    config = Config(articles=_articles(tmp_path), index=tmp_path / "index")
+    first = build_index(config)
+    with sqlite3.connect(config.index / FILE_NAME) as db:  # as if an earlier qa had read the files
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'ingest_version'")
+    again = build_index(config)
+    assert again.generation == first.generation + 1 and (again.changed, again.embedded) == (0, 0)
+    assert Index(config.index).manifest["ingest_version"] == INGEST_VERSION
+    assert build_index(config).generation == again.generation  # read once, then up to date

@@ -27,7 +27,12 @@ from .html import parse_html
 from .markdown import parse_markdown
 from .pool import parse_files
 
-__all__ = ["load_articles", "article_files", "parse_bytes", "parse_files", "parse_markdown", "parse_html", "parse_records",
+#: Bumped whenever parsing or cleaning changes what a file becomes. An index built by another
+#: version re-reads every file at its next build; only articles whose text or metadata changed
+#: are then re-chunked and re-embedded (content hashes), so an upgrade costs a read, not a rebuild.
+INGEST_VERSION = 2
+
+__all__ = ["INGEST_VERSION", "load_articles", "article_files", "parse_bytes", "parse_files", "parse_markdown", "parse_html", "parse_records",
            "IngestError", "SUPPORTED"]
 
 
