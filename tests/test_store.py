@@ -197,3 +197,29 @@ def test_an_index_read_by_an_older_ingest_rereads_its_files_but_reembeds_only_ch
     assert again.generation == first.generation + 1 and (again.changed, again.embedded) == (0, 0)
     assert Index(config.index).manifest["ingest_version"] == INGEST_VERSION
     assert build_index(config).generation == again.generation  # read once, then up to date
+
+
+def test_questions_during_a_build_in_the_same_process_all_answer_and_the_build_makes_what_it_makes_idle(tmp_path: Path) -> None:
+    """Issue 9: threads asking questions while a build embedded once broke the shared tokenizer
+    (2 of 200 questions failed, and the build made 1,371 chunks where an idle one makes 1,298)."""
+    import threading
+
+    config = Config(articles=_articles(tmp_path), index=tmp_path / "index")
+    idle = build_index(config).chunks
+    engine = engine_for(config.index, config)
+    failures: list[BaseException] = []
+
+    def ask() -> None:
+        for _ in range(15):
+            try:
+                assert engine.retrieve("did the summit happen?", k=3)
+            except BaseException as error:  # noqa: BLE001 - collected and asserted below
+                failures.append(error)
+
+    askers = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    busy = build_index(config, full=True).chunks
+    for thread in askers:
+        thread.join()
+    assert failures == [] and busy == idle

@@ -45,7 +45,9 @@ def article_files(folder: Path) -> tuple[list[tuple[Path, str]], list[IngestWarn
     """Each supported regular file under `folder` (or `folder` itself) with its id, plus why others were skipped."""
     folder = Path(folder)
     if folder.is_file():
-        return ([(folder, file_id(folder.name))] if folder.suffix.lower() in SUPPORTED else []), []
+        if folder.suffix.lower() in SUPPORTED:
+            return [(folder, file_id(folder.name))], []
+        return [], [IngestWarning(file_id(folder.name), f"unsupported file type {folder.suffix or '(none)'}, skipped")]
     if not folder.is_dir():
         raise FileNotFoundError(f"articles folder not found: {folder}")
     root = folder.resolve()
