@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from .config import Config
 from .errors import QAError
@@ -136,65 +134,11 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from .engine import answer
+    from .render import to_json, to_text
 
     result = answer(args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode))
-    if args.json:
-        print(json.dumps(answer_json(result), ensure_ascii=False, indent=2))
-        return 0
-    for note in result.notes:
-        print(f"note: {note}")
-    print(_plain(result.text))
-    if result.passages:
-        print("\nSources:")
-        for p in result.passages:
-            c = p.citation
-            meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated") if x)
-            print(f"  [{c.number}] {c.title} ({meta}){' ' + c.url if c.url else ''}\n      “{c.quote}”")
-    if result.timeline:
-        print("\nTimeline of the story (newest first):")
-        for entry in result.timeline:
-            flag = "  ← latest update" if entry.superseding else ""
-            cited = f"[{entry.number}]" if entry.number else "   "
-            print(f"  {entry.date.isoformat() if entry.date else 'undated   '}  {cited} {entry.title}{flag}")
+    print(json.dumps(to_json(result), ensure_ascii=False, indent=2) if args.json else to_text(result))
     return 0
-
-
-def answer_json(result: Any) -> dict[str, Any]:
-    """The `--json` shape of an answer; dates are ISO `YYYY-MM-DD` or null."""
-    return {
-        "question": result.question,
-        "answered": result.answered,
-        "answer": _plain(result.text),
-        "as_of": result.as_of.isoformat() if result.as_of else None,
-        "passages": [
-            {
-                "rank": p.rank,
-                "text": p.text,
-                "score": round(p.score, 6),
-                "similarity": round(p.similarity, 6),
-                "quote": p.citation.quote,
-                "span": [p.citation.start, p.citation.end],
-                "article": {
-                    "id": p.article.id,
-                    "title": p.article.title,
-                    "date": p.article.date.isoformat() if p.article.date else None,
-                    "source": p.article.source,
-                    "url": p.article.url,
-                },
-            }
-            for p in result.passages
-        ],
-        "timeline": [
-            {"date": e.date.isoformat() if e.date else None, "number": e.number, "title": e.title, "latest_update": e.superseding}
-            for e in result.timeline
-        ],
-        "notes": list(result.notes),
-    }
-
-
-def _plain(markdown: str) -> str:
-    """Markdown escapes and bold markers off, for a terminal."""
-    return re.sub(r"\\([\\`*_{}\[\]<>()#+|~!&-])", r"\1", markdown.replace("**", ""))
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:

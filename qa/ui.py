@@ -12,50 +12,29 @@ import hmac
 import ipaddress
 import logging
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
 
-from .answer import URL_SAFE, markdown_escape, sources_markdown  # noqa: E402
+from .answer import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
-from .records import Answer  # noqa: E402
-from .engine import answer, load_index  # noqa: E402
+from .render import passage_json, to_json, to_markdown  # noqa: E402
+from .engine import answer, load_index, retrieve  # noqa: E402
 
-__all__ = ["create_app", "serve", "render", "is_loopback"]
+__all__ = ["create_app", "serve", "is_loopback"]
 
 log = logging.getLogger("qa.ui")
 
 EXAMPLES = ["did the summit happen?", "Who said a Biden-Putin summit was not in the plans?"]
-
-
-def render(result: Answer) -> str:
-    """One chat message: the answer, its numbered sources and, when dates differ, a timeline."""
-    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
-    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
-    parts = [*(f"*{markdown_escape(n)}*" for n in result.notes), text]
-    if result.passages:
-        heading = "**Sources**" if result.answered else "**Nearest passages**"
-        parts.append(f"{heading}\n\n{sources_markdown(result)}")
-    if len(result.timeline) > 1:
-        rows = ["| Date | Report | |", "|---|---|---|"]
-        for entry in result.timeline:
-            date = entry.date.isoformat() if entry.date else "undated"
-            flag = "latest update" if entry.superseding else ""
-            cited = f"[{entry.number}] " if entry.number else ""
-            rows.append(f"| {date} | {cited}{markdown_escape(entry.title)} | {flag} |")
-        parts.append("**Timeline** (newest first)\n\n" + "\n".join(rows))
-    return "\n\n".join(parts)
 
 
 def create_app(config: Config, *, admin_password: str | None = None) -> gr.Blocks:
@@ -65,7 +44,7 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
 
     def respond(message: str, history: list[dict[str, Any]]) -> str:
         try:
-            return render(answer(message, history=history, config=config))
+            return to_markdown(answer(message, history=history, config=config))
         except (QAError, ValueError) as error:  # our own messages, written for the user
             return f"**Error:** {markdown_escape(str(error))}"
         except Exception:
@@ -106,6 +85,31 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
             api_name="ask",
             concurrency_limit=config.concurrency,
         )
+        # The HTTP API beside the chat's `/ask` (rendered Markdown): the same results as JSON, with
+        # history, filters and k (`qa ask --json` has the same fields). Errors come back as {"error": …}.
+        def retrieve_json(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
+                          until: str | None = None) -> dict[str, Any]:
+            try:
+                passages = retrieve(question, k, config.index, sources=sources, since=since or None, until=until or None,
+                                    config=config)
+                return {"passages": [passage_json(p) for p in passages]}
+            except (QAError, ValueError) as error:
+                return {"error": str(error)}
+            except Exception:
+                return {"error": _internal_error("retrieving")}
+
+        def answer_json(question: str, history: list[Any] | None = None, k: int | None = None, sources: list[str] | None = None,
+                        since: str | None = None, until: str | None = None) -> dict[str, Any]:
+            try:
+                return to_json(answer(question, history=history or None, since=since or None, until=until or None,  # type: ignore[return-value]
+                                      sources=sources, k=k, config=config))
+            except (QAError, ValueError) as error:
+                return {"error": str(error)}
+            except Exception:
+                return {"error": _internal_error("answering")}
+
+        gr.api(retrieve_json, api_name="retrieve", concurrency_limit=config.concurrency)
+        gr.api(answer_json, api_name="answer", concurrency_limit=config.concurrency)
         with gr.Accordion("Index", open=False):
             info = gr.Markdown(status())
             secret = gr.Textbox(label="Admin password", type="password", visible=password is not None)

@@ -85,3 +85,19 @@ def test_bad_questions_get_one_line_and_no_python_text(server) -> None:  # type:
     reply = client.predict(message="x" * 100_000, api_name="/ask")
     assert "Traceback" not in reply and "File \"" not in reply
     assert client.predict(message="   ", api_name="/ask") == "**Error:** the question is empty"
+
+
+def test_the_http_api_returns_structured_passages_and_answers(server) -> None:  # type: ignore[no-untyped-def]
+    client = Client(server.local_url, verbose=False)
+    found = client.predict("did the summit happen?", 2, None, None, None, api_name="/retrieve")
+    assert [p["rank"] for p in found["passages"]] == [1, 2]
+    assert found["passages"][0]["article"]["date"] == "2022-02-23" and found["passages"][0]["quote"]
+    filtered = client.predict("summit", 5, ["themoscowtimes.com"], "2022-02-01", None, api_name="/retrieve")
+    assert {p["article"]["source"] for p in filtered["passages"]} == {"themoscowtimes.com"}
+    assert client.predict("summit", 0, None, None, None, api_name="/retrieve") == {"error": "k must be a whole number from 1 to 100, not 0"}
+    assert client.predict("summit", 5, ["NoSuch"], None, None, api_name="/retrieve")["error"].startswith("No articles match source")
+    first = client.predict("did the summit happen?", None, None, None, None, None, api_name="/answer")
+    assert first["answered"] and first["as_of"] == "2022-02-23" and "called off" in first["answer"]
+    history = [{"role": "user", "content": "did the summit happen?"}, {"role": "assistant", "content": first["answer"]}]
+    follow = client.predict("and why?", history, None, None, None, None, api_name="/answer")
+    assert follow["question"] == "and why?" and follow["passages"]
