@@ -65,8 +65,9 @@ def compose(question: str, query: Query, passages: list[Passage], idx: Index, co
     first, then other relevant reports; the timeline shows the whole story.
     """
     if not is_answered(passages, config):
-        nearest = " The nearest passages are listed below; none of them answers the question." if passages else ""
-        return Answer(question, DECLINE + nearest, False, tuple(passages), notes=tuple(notes))
+        # The passages stay on the `Answer` (the JSON shows them, marked unanswered); the UI and
+        # `qa ask` don't list them: five unrelated passages under "not found" read as an answer.
+        return Answer(question, DECLINE, False, tuple(passages), notes=tuple(notes), searched=query.text)
 
     first = passages[0]
     reports = idx.story_of(first.article.id) or [first.article]
@@ -98,7 +99,25 @@ def compose(question: str, query: Query, passages: list[Passage], idx: Index, co
         TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
         for a in sorted(reports, key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
     )
-    return Answer(question, "\n".join(lines), True, tuple(all_passages), lead.article.date, timeline, tuple(notes))
+    return Answer(question, "\n".join(lines), True, tuple(all_passages), lead.article.date, timeline, tuple(notes),
+                  _verdict(cited[0], lead_spans), len(cited), query.text)
+
+
+def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
+    """The status words of the lead's quoted sentences ("called off"), its date, outlet and number.
+
+    Only words the report itself uses: a reversal first, else a confirmation; none, no verdict.
+    """
+    text = lead.article.text
+    for pattern in (REVERSAL, CONFIRMATION):
+        for start, end in spans:
+            sentence = text[start:end]
+            for match in pattern.finditer(sentence):
+                if not _NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
+                    when = format_date(lead.article.date) if lead.article.date else "undated"
+                    outlet = lead.article.source or lead.article.title or "outlet not stated"
+                    return f"{match[0][0].upper()}{match[0][1:]} — {when}, {outlet} [{lead.citation.number}]"
+    return None
 
 
 def is_answered(passages: Sequence[Passage], config: Config) -> bool:
@@ -155,7 +174,7 @@ def _dated_label(passage: Passage) -> str:
 
 
 def _source(passage: Passage) -> str:
-    return markdown_escape(passage.article.source or passage.article.label)
+    return markdown_escape(passage.article.source or passage.article.title or "outlet not stated")
 
 
 def _quote(passage: Passage) -> str:
@@ -180,10 +199,10 @@ def markdown_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text)).strip()
 
 
-def sources_markdown(result: Answer) -> str:
-    """The numbered source list shown under an answer: title, source, date, link and the quoted sentence."""
+def sources_markdown(passages: Sequence[Passage]) -> str:
+    """A numbered source list: title, source, date, link and the quoted sentence."""
     lines = []
-    for p in result.passages:
+    for p in passages:
         c = p.citation
         title = markdown_escape(c.title)
         head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title

@@ -130,7 +130,10 @@ class Engine:
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         text, notes = prepare_question(question, self.config)
-        query, _ = self.make_query(_with_context(text, history), index)
+        searched = _with_context(text, history)
+        if searched != text:  # say how a follow-up was read
+            notes = [*notes, f"Searched with: {searched}"]
+        query, _ = self.make_query(searched, index)
         passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
         with index.snapshot():
             return compose(question, query, passages, index, self.config, notes)

@@ -37,8 +37,11 @@ class Article:
 
     @property
     def label(self) -> str:
-        """What a reader sees when the article has no title."""
-        return self.title or self.id
+        """The title, or for an untitled article its first words: never a file name such as `000_9da1….txt`."""
+        if self.title:
+            return self.title
+        words = self.text.split()
+        return " ".join(words[:10]) + (" …" if len(words) > 10 else "") if words else self.id
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,15 @@ class Answer:
     question: str
     text: str  #: Markdown with [n] markers
     answered: bool
-    passages: tuple[Passage, ...]
+    passages: tuple[Passage, ...]  #: the cited ones first (`cited` of them), then further passages
     as_of: dt.date | None = None  #: date of the newest dated evidence cited
     timeline: tuple[TimelineEntry, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)  #: e.g. "question shortened"
+    #: The lead's status in a few words, taken from its quoted sentence: "Called off — 23 Feb 2022,
+    #: themoscowtimes.com [1]". `None` when the lead states no change of status (most fact questions).
+    verdict: str | None = None
+    cited: int = 0  #: how many of `passages` the answer cites
+    searched: str = ""  #: the text that was searched: a short follow-up carries the previous question
 
 
 @dataclass(frozen=True)

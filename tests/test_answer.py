@@ -126,3 +126,16 @@ def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
 )
 def test_supersession_language(sentence: str, reversal: bool, confirmation: bool) -> None:
     assert (reverses(sentence), confirms(sentence)) == (reversal, confirmation)
+
+
+def test_the_verdict_is_the_leads_own_words_and_only_cited_passages_are_sources(seeds: Config) -> None:
+    result = answer("did the summit happen?", config=seeds)
+    assert result.verdict == "Called off — 23 Feb 2022, themoscowtimes.com [1]"
+    assert result.cited == 2 and {p.article.id for p in result.passages[:2]} == {NEWER, OLDER}
+    assert all(p.citation.number > 2 for p in result.passages[2:])
+    fact = answer("Who said a Biden-Putin summit was not in the plans?", config=seeds)
+    assert fact.verdict is None or fact.verdict.split(" — ")[0].lower() in fact.passages[0].article.text.lower()
+    follow = answer("and why?", history=["did the summit happen?"], config=seeds)
+    assert follow.searched == "did the summit happen? and why?" and "Searched with: did the summit happen? and why?" in follow.notes
+    declined = answer("What is the recipe for sourdough bread?", config=seeds)
+    assert declined.verdict is None and declined.cited == 0 and declined.text == "Not found in these articles."

@@ -3,7 +3,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import NEWER
+from conftest import NEWER, OLDER
 from gradio_client import Client
 
 import os
@@ -32,12 +32,16 @@ def server(seeds: Config):  # type: ignore[no-untyped-def]
 def test_chat_answers_over_http(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
     client = Client(server.local_url, verbose=False)
     reply = client.predict(message="did the summit happen?", api_name="/ask")
-    assert reply.startswith("**Latest update, as of 23 Feb 2022**")
-    assert "called off" in reply.split("\n")[0]
-    assert "[[1]](https://www.themoscowtimes.com/" in reply.split("\n")[0]  # the marker links to its source
+    verdict, lead = reply.split("\n\n")[:2]
+    assert verdict.startswith("### Called off — 23 Feb 2022, themoscowtimes.com [[1]](https://www.themoscowtimes.com/")
+    assert lead.startswith("**Latest update, as of 23 Feb 2022**") and "called off" in lead
+    assert "[[1]](https://www.themoscowtimes.com/" in lead  # the marker links to its source
     assert "**Sources**" in reply and "(https://www.themoscowtimes.com/2022/02/23/" in reply  # numbered links
+    cited = reply.split("**Sources**")[1].split("**Timeline**")[0]
+    assert "1. " in cited and "2. " in cited and "3. " not in cited  # only the cited reports; the rest under "More passages"
+    assert "**More passages** (not cited)" in reply
     assert "**Timeline** (newest first)" in reply and "| 2022-02-23 |" in reply and "| undated |" in reply
-    assert NEWER not in reply.split("**Sources**")[0].split("\n")[0]
+    assert NEWER not in reply and OLDER not in reply  # untitled articles are labelled by their first words
 
 
 def test_rebuild_over_http_keeps_serving(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
