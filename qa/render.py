@@ -7,6 +7,7 @@ every link percent-encoded, and Gradio's HTML sanitiser stays on besides.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import quote
 from .answer import URL_SAFE, markdown_escape, sources_markdown
 from .records import Answer, Passage
 
-__all__ = ["to_markdown", "to_text", "to_json", "passage_json"]
+__all__ = ["to_markdown", "to_chat", "to_text", "to_json", "passage_json", "verdict_html", "cards_html", "more_markdown"]
 
 
 def to_markdown(result: Answer) -> str:
@@ -115,3 +116,69 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
 def _plain(markdown: str) -> str:
     """The answer's own Markdown escapes and bold markers off, for a terminal or JSON."""
     return re.sub(r"\\([\\`*_{}\[\]<>()#+|~!&-])", r"\1", markdown.replace("**", ""))
+
+
+# --- the web UI's panels (HTML: every string from an article is escaped here) ---------------------
+
+
+def to_chat(result: Answer) -> str:
+    """The chat message: the verdict, notes and the answer's text; sources are shown as cards beside it."""
+    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
+    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
+    verdict = [f"**{_linked(markdown_escape(result.verdict), links)}**"] if result.verdict else []
+    return "\n\n".join([*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), text])
+
+
+def verdict_html(result: Answer | None, error: str | None = None) -> str:
+    """The panel above the chat: the latest answer's verdict and its lead report's card, in view on any screen."""
+    if error:
+        return f'<div class="qa-verdict qa-error">{html.escape(error)}</div>'
+    if result is None:
+        return '<div class="qa-verdict qa-empty">Ask a question: the newest report leads, every quote is cited.</div>'
+    if not result.answered:
+        return f'<div class="qa-verdict qa-declined">{html.escape(result.text)}</div>'
+    head = html.escape(result.verdict or (f"As of {result.as_of:%d %b %Y}" if result.as_of else "Answer"))
+    cited, _ = _split(result)
+    return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{_card(cited[0], context=False) if cited else ""}</div>'
+
+
+def cards_html(result: Answer | None) -> str:
+    """The other cited reports as cards, then the story's timeline (newest first)."""
+    if result is None or not result.answered:
+        return ""
+    cited, _ = _split(result)
+    parts = [_card(p) for p in cited[1:]]
+    if len(result.timeline) > 1:
+        rows = "".join(
+            f'<li><time>{e.date.isoformat() if e.date else "undated"}</time> '
+            f'{f"[{e.number}] " if e.number else ""}{html.escape(e.title)}'
+            f'{" <b>latest update</b>" if e.superseding else ""}</li>' for e in result.timeline)
+        parts.append(f'<div class="qa-timeline"><div class="qa-label">Timeline, newest first</div><ol>{rows}</ol></div>')
+    return "".join(parts)
+
+
+def more_markdown(result: Answer | None) -> str:
+    """Passages retrieved but not cited."""
+    if result is None:
+        return ""
+    _, further = _split(result)
+    return sources_markdown(further) if further else "No further passages."
+
+
+def _card(p: Passage, *, context: bool = True) -> str:
+    """A source card: [n], outlet and date, the title (a link when the article has a web URL), and
+    the cited sentence highlighted inside its passage (alone, without `context`)."""
+    c = p.citation
+    title = html.escape(c.title)
+    url = c.url if c.url and re.match(r"^https?://", c.url) else None
+    link = f'<a href="{html.escape(quote(url, safe=URL_SAFE))}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
+    meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
+    start, end = p.chunk.start, p.chunk.end
+    text = p.article.text
+    if context and start <= c.start and c.end <= end:
+        body = (f"{html.escape(text[start:c.start])}<mark>{html.escape(text[c.start:c.end])}</mark>"
+                f"{html.escape(text[c.end:end])}")
+    else:
+        body = f"<mark>{html.escape(c.quote)}</mark>"
+    return (f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
+            f'<p class="qa-passage">{body}</p></div>')

@@ -27,10 +27,10 @@ from .answer import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
-from .render import passage_json, to_json, to_markdown  # noqa: E402
+from .render import cards_html, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html  # noqa: E402
 from .engine import answer, load_index, retrieve  # noqa: E402
 
-__all__ = ["create_app", "serve", "is_loopback"]
+__all__ = ["create_app", "launch", "serve", "is_loopback"]
 
 log = logging.getLogger("qa.ui")
 
@@ -41,14 +41,6 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
     """The chat and the index panel. With an `admin_password` (default: `$QA_ADMIN_PASSWORD`), a rebuild needs it."""
     password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
     build_lock = threading.Lock()
-
-    def respond(message: str, history: list[dict[str, Any]]) -> str:
-        try:
-            return to_markdown(answer(message, history=history, config=config))
-        except (QAError, ValueError) as error:  # our own messages, written for the user
-            return f"**Error:** {markdown_escape(str(error))}"
-        except Exception:
-            return _internal_error("answering a question")
 
     def status() -> str:
         try:
@@ -75,16 +67,59 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
         finally:
             build_lock.release()
 
+    def ask(message: str, history: list[dict[str, Any]] | None, k: float, mode: str, since: str, until: str,
+            sources: list[str] | None) -> tuple[list[dict[str, Any]], str, str, str, str]:
+        """One turn of the chat: the answer in the chat, its verdict and lead card above it, the
+        other cited reports and the timeline beside it, further passages folded away."""
+        history = list(history or [])
+        try:
+            result = answer(message, history=history, since=(since or "").strip() or None, until=(until or "").strip() or None,
+                            sources=sources or None, k=int(k or config.k), config=config.with_overrides(mode=mode or None))
+        except (QAError, ValueError) as error:  # our own messages, written for the user
+            reply, panel = f"**Error:** {markdown_escape(str(error))}", verdict_html(None, str(error))
+            return history + _turn(message, reply), "", panel, "", ""
+        except Exception:
+            reply = _internal_error("answering a question")
+            return history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", ""
+        return (history + _turn(message, to_chat(result)), "", verdict_html(result), cards_html(result), more_markdown(result))
+
+    def ask_markdown(message: str) -> str:
+        """`/ask`: one question, the whole answer as Markdown (verdict, answer, sources, timeline)."""
+        try:
+            return to_markdown(answer(message, config=config))
+        except (QAError, ValueError) as error:
+            return f"**Error:** {markdown_escape(str(error))}"
+        except Exception:
+            return _internal_error("answering a question")
+
+    try:
+        known_sources = load_index(config.index, config).sources()
+    except QAError:
+        known_sources = []
     with gr.Blocks(title="qa: ask the news") as app:
         gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads.")
-        gr.ChatInterface(
-            fn=respond,
-            chatbot=gr.Chatbot(height=720, sanitize_html=True, label="qa"),
-            examples=EXAMPLES,
-            cache_examples=False,
-            api_name="ask",
-            concurrency_limit=config.concurrency,
-        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                panel = gr.HTML(verdict_html(None), elem_id="qa-verdict")
+                chat = gr.Chatbot(height=420, sanitize_html=True, label="qa", elem_id="qa-chat", autoscroll=True)
+                question = gr.Textbox(placeholder="Ask about the news, e.g. did the summit happen?", show_label=False,
+                                      elem_id="qa-question", submit_btn=True, max_length=config.max_question_chars * 50)
+                gr.Examples(EXAMPLES, inputs=question)
+                with gr.Accordion("Filters", open=False):
+                    k = gr.Slider(1, 20, value=config.k, step=1, label="Passages (k)")
+                    mode = gr.Radio(["hybrid", "bm25", "dense"], value=config.mode, label="Ranking")
+                    with gr.Row():
+                        since = gr.Textbox(label="Published on or after", placeholder="YYYY-MM-DD")
+                        until = gr.Textbox(label="Published on or before", placeholder="YYYY-MM-DD")
+                    sources = gr.Dropdown(known_sources, multiselect=True, label="Sources")
+            with gr.Column(scale=2, min_width=300):
+                cards = gr.HTML(elem_id="qa-cards")
+                with gr.Accordion("More passages (not cited)", open=False):
+                    more = gr.Markdown()
+        question.submit(ask, inputs=[question, chat, k, mode, since, until, sources], outputs=[chat, question, panel, cards, more],
+                        api_name="chat_turn", api_visibility="private", concurrency_limit=config.concurrency)
+        gr.api(ask_markdown, api_name="ask", concurrency_limit=config.concurrency)
+
         # The HTTP API beside the chat's `/ask` (rendered Markdown): the same results as JSON, with
         # history, filters and k (`qa ask --json` has the same fields). Errors come back as {"error": …}.
         def retrieve_json(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
@@ -116,6 +151,26 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
             button = gr.Button("Rebuild index from articles")
             button.click(rebuild, inputs=secret, outputs=info, api_name="rebuild", concurrency_limit=1)
     return app
+
+
+def _turn(question: str, reply: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+
+
+#: Cards and timeline wrap on a phone: long words and URLs break anywhere, dates never.
+CSS = """
+.qa-verdict { padding: 0.6em 0.8em; border-radius: 8px; background: var(--block-background-fill); }
+.qa-headline { font-size: 1.25em; font-weight: 700; margin-bottom: 0.4em; overflow-wrap: anywhere; }
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.7em; margin: 0.4em 0; }
+.qa-meta, .qa-label { font-size: 0.85em; opacity: 0.8; }
+.qa-title { font-weight: 600; overflow-wrap: anywhere; }
+.qa-passage { margin: 0.3em 0 0; overflow-wrap: anywhere; }
+.qa-passage mark { padding: 0 0.1em; }
+.qa-timeline ol { padding-left: 1.2em; margin: 0.3em 0; }
+.qa-timeline li { overflow-wrap: anywhere; }
+.qa-timeline time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.qa-error, .qa-declined { font-weight: 600; }
+"""
 
 
 def _rebuild_in_a_process(config: Config) -> Iterator[str]:
@@ -167,4 +222,9 @@ def serve(config: Config) -> None:
         print(build_index(config, log=print).summary(), flush=True)
     load_index(config.index, config)  # fail now, with the clear message, rather than at the first question
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    create_app(config).launch(server_name=config.host, server_port=config.port, show_error=False)
+    launch(create_app(config), server_name=config.host, server_port=config.port)
+
+
+def launch(app: gr.Blocks, **options: Any) -> Any:
+    """Start the app with its stylesheet and without error text for clients (Gradio 6 takes both at launch)."""
+    return app.launch(css=CSS, show_error=False, **options)
