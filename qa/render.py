@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .answer import URL_SAFE, markdown_escape, sources_markdown
+from .dates import format_date
 from .records import Answer, Passage
 
 __all__ = ["to_markdown", "to_chat", "to_text", "to_json", "passage_json", "verdict_html", "cards_html", "more_markdown"]
@@ -121,8 +122,14 @@ def _plain(markdown: str) -> str:
 # --- the web UI's panels (HTML: every string from an article is escaped here) ---------------------
 
 
-def to_chat(result: Answer) -> str:
-    """The chat message: the verdict, notes and the answer's text; sources are shown as cards beside it."""
+def to_chat(result: Answer, *, same_evidence: bool = False) -> str:
+    """The chat message: the verdict, notes and the answer's text; sources are shown as cards beside it.
+
+    A follow-up that found the very reports of the previous answer says so instead of repeating it."""
+    if same_evidence and result.answered:
+        notes = "".join(f"*{markdown_escape(n)}*\n\n" for n in result.notes)
+        numbers = ", ".join(f"[{p.citation.number}]" for p in result.passages[: result.cited])
+        return f"{notes}The same reports answer this ({numbers}); nothing further was found. See the answer above."
     links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
     text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
     verdict = [f"**{_linked(markdown_escape(result.verdict), links)}**"] if result.verdict else []
@@ -137,7 +144,7 @@ def verdict_html(result: Answer | None, error: str | None = None) -> str:
         return '<div class="qa-verdict qa-empty">Ask a question: the newest report leads, every quote is cited.</div>'
     if not result.answered:
         return f'<div class="qa-verdict qa-declined">{html.escape(result.text)}</div>'
-    head = html.escape(result.verdict or (f"As of {result.as_of:%d %b %Y}" if result.as_of else "Answer"))
+    head = html.escape(result.verdict or (f"As of {format_date(result.as_of)}" if result.as_of else "Answer"))
     cited, _ = _split(result)
     return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{_card(cited[0], context=False) if cited else ""}</div>'
 

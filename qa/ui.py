@@ -12,11 +12,15 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
@@ -27,6 +31,8 @@ from .answer import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402
+from .ingest import SUPPORTED, IngestError  # noqa: E402
+from .ingest.files import decode  # noqa: E402
 from .render import cards_html, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html  # noqa: E402
 from .engine import answer, load_index, retrieve  # noqa: E402
 
@@ -52,23 +58,54 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
                 f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
                 f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`.")
 
-    def rebuild(given: str | None = None) -> Iterator[str]:
+    def admin(command: list[str], given: str | None, doing: str) -> Iterator[str]:
+        """An admin action: checked against the password, one at a time, in a `qa` process of its own."""
         if password is not None and not hmac.compare_digest((given or "").encode(), password.encode()):
             time.sleep(1.0)  # a guesser gets one try a second per connection
             yield "**Wrong admin password;** nothing was changed."
             return
         if not build_lock.acquire(blocking=False):
-            yield "A rebuild is already running."
+            yield "Another change to the index is running; try again when it is done."
             return
         try:
-            yield from _rebuild_in_a_process(recorded_articles(config))
+            yield from _run_qa(command, recorded_articles(config), doing)
         except Exception:
-            yield _internal_error("rebuilding")
+            yield _internal_error(doing)
         finally:
             build_lock.release()
 
+    def rebuild(given: str | None = None) -> Iterator[str]:
+        yield from admin(["build"], given, "rebuilding")
+
+    def upload(files: list[str] | None, given: str | None) -> Iterator[str]:
+        """Uploaded files, checked (type, size, text), saved under safe names, then added incrementally."""
+        if not files:
+            yield "Choose .txt, .md, .html, .json or .jsonl files first."
+            return
+        staged, problems = _stage_uploads(files, config)
+        if problems and not staged:
+            yield "**Nothing was added.** " + " ".join(markdown_escape(p) for p in problems)
+            return
+        try:
+            for line in admin(["add", *map(str, staged)], given, "adding articles"):
+                yield line + "".join(f"\n- skipped: {markdown_escape(p)}" for p in problems)
+        finally:
+            shutil.rmtree(staged[0].parent, ignore_errors=True)
+
+    def remove(article_id: str, given: str | None) -> Iterator[str]:
+        if not (article_id or "").strip():
+            yield "Give the id of an article (see the list above)."
+            return
+        yield from admin(["remove", article_id.strip()], given, "removing an article")
+
+    def articles(search: str) -> list[list[str]]:
+        try:
+            return [list(row) for row in load_index(config.index, config).article_rows(search or "")]
+        except QAError:
+            return []
+
     def ask(message: str, history: list[dict[str, Any]] | None, k: float, mode: str, since: str, until: str,
-            sources: list[str] | None) -> tuple[list[dict[str, Any]], str, str, str, str]:
+            sources: list[str] | None, previous: list[int] | None) -> tuple[list[dict[str, Any]], str, str, str, str, list[int]]:
         """One turn of the chat: the answer in the chat, its verdict and lead card above it, the
         other cited reports and the timeline beside it, further passages folded away."""
         history = list(history or [])
@@ -77,11 +114,14 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
                             sources=sources or None, k=int(k or config.k), config=config.with_overrides(mode=mode or None))
         except (QAError, ValueError) as error:  # our own messages, written for the user
             reply, panel = f"**Error:** {markdown_escape(str(error))}", verdict_html(None, str(error))
-            return history + _turn(message, reply), "", panel, "", ""
+            return history + _turn(message, reply), "", panel, "", "", []
         except Exception:
             reply = _internal_error("answering a question")
-            return history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", ""
-        return (history + _turn(message, to_chat(result)), "", verdict_html(result), cards_html(result), more_markdown(result))
+            return history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", "", []
+        cited = sorted(p.chunk.id for p in result.passages[: result.cited])
+        same = bool(cited) and cited == sorted(previous or []) and any(n.startswith("Searched with:") for n in result.notes)
+        return (history + _turn(message, to_chat(result, same_evidence=same)), "", verdict_html(result), cards_html(result),
+                more_markdown(result), cited)
 
     def ask_markdown(message: str) -> str:
         """`/ask`: one question, the whole answer as Markdown (verdict, answer, sources, timeline)."""
@@ -116,7 +156,9 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
                 cards = gr.HTML(elem_id="qa-cards")
                 with gr.Accordion("More passages (not cited)", open=False):
                     more = gr.Markdown()
-        question.submit(ask, inputs=[question, chat, k, mode, since, until, sources], outputs=[chat, question, panel, cards, more],
+        shown = gr.State([])  # the chunks the last answer cited: a follow-up that finds the same says so
+        question.submit(ask, inputs=[question, chat, k, mode, since, until, sources, shown],
+                        outputs=[chat, question, panel, cards, more, shown],
                         api_name="chat_turn", api_visibility="private", concurrency_limit=config.concurrency)
         gr.api(ask_markdown, api_name="ask", concurrency_limit=config.concurrency)
 
@@ -148,7 +190,26 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
         with gr.Accordion("Index", open=False):
             info = gr.Markdown(status())
             secret = gr.Textbox(label="Admin password", type="password", visible=password is not None)
-            button = gr.Button("Rebuild index from articles")
+            with gr.Row():
+                search = gr.Textbox(label="Find an indexed article", placeholder="id, title or source", scale=3)
+                refresh = gr.Button("Refresh", scale=1)
+            listing = gr.Dataframe(articles(""), headers=["id", "title", "date", "source"], interactive=False, wrap=True,
+                                   elem_id="qa-articles")
+            with gr.Row():
+                files = gr.File(label="Add articles", file_count="multiple", type="filepath", elem_id="qa-upload",
+                                file_types=sorted(SUPPORTED))
+                with gr.Column():
+                    add = gr.Button("Add the files to the index", elem_id="qa-add")
+                    gone = gr.Textbox(label="Article id to remove")
+                    drop = gr.Button("Remove the article")
+                    button = gr.Button("Rebuild index from articles")
+            result = gr.Markdown(elem_id="qa-admin")
+            search.submit(articles, inputs=search, outputs=listing, api_visibility="private")
+            refresh.click(articles, inputs=search, outputs=listing, api_visibility="private")
+            add.click(upload, inputs=[files, secret], outputs=result, api_visibility="private", concurrency_limit=1).then(
+                articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
+            drop.click(remove, inputs=[gone, secret], outputs=result, api_visibility="private", concurrency_limit=1).then(
+                articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
             button.click(rebuild, inputs=secret, outputs=info, api_name="rebuild", concurrency_limit=1)
     return app
 
@@ -173,17 +234,50 @@ CSS = """
 """
 
 
-def _rebuild_in_a_process(config: Config) -> Iterator[str]:
-    """`qa build` in a process of its own, its progress streamed: a build never shares the model, the
-    tokenizer or the interpreter lock with the questions being answered meanwhile."""
-    command = [sys.executable, "-m", "qa.cli", "build", "--index", str(config.index)]
+def _stage_uploads(files: list[str], config: Config) -> tuple[list[Path], list[str]]:
+    """Copies of the uploads that pass (type, size, decodable text) under safe names in a fresh folder,
+    and a reason for each that does not. `qa add` then refuses to overwrite a different file."""
+    folder = Path(tempfile.mkdtemp(prefix="qa-upload-"))
+    staged: list[Path] = []
+    problems: list[str] = []
+    for given in files:
+        path = Path(given)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name).strip("._")[:100] or "upload"
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED:
+            problems.append(f"{path.name}: not one of {', '.join(sorted(SUPPORTED))}")
+            continue
+        size = path.stat().st_size
+        if size > config.max_article_bytes:
+            problems.append(f"{path.name}: {size / 1e6:.1f} MB is over the {config.max_article_bytes / 1e6:.0f} MB limit")
+            continue
+        try:
+            decode(path.read_bytes())
+        except IngestError as error:
+            problems.append(f"{path.name}: {error}")
+            continue
+        target = folder / name
+        if target.exists():
+            problems.append(f"{path.name}: two uploads are both named {name}")
+            continue
+        shutil.copyfile(path, target)
+        staged.append(target)
+    if not staged:
+        shutil.rmtree(folder, ignore_errors=True)
+    return staged, problems
+
+
+def _run_qa(arguments: list[str], config: Config, doing: str) -> Iterator[str]:
+    """`qa build|add|remove` in a process of its own, its progress streamed: a build never shares the
+    model, the tokenizer or the interpreter lock with the questions being answered meanwhile."""
+    command = [sys.executable, "-m", "qa.cli", *arguments, "--index", str(config.index)]
     env = os.environ | config.to_env()
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace") as process:
         assert process.stderr is not None and process.stdout is not None
         lines: list[str] = []
         for line in process.stderr:
             lines.append(line.rstrip())
-            yield "Rebuilding …\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines[-8:] if x)
+            yield f"{doing.capitalize()} …\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines[-8:] if x)
         summary = process.stdout.read().strip()
         process.wait()
     warnings = "".join(f"\n- {markdown_escape(x)}" for x in lines if x.startswith("warning: "))
@@ -191,7 +285,7 @@ def _rebuild_in_a_process(config: Config) -> Iterator[str]:
         yield markdown_escape(summary) + warnings
     else:
         error = next((x for x in reversed(lines) if x.startswith("error: ")), "error: the build stopped")
-        yield f"**Rebuild failed; the previous index is still serving.** {markdown_escape(error.removeprefix('error: '))}"
+        yield f"**That failed; the previous index is still serving.** {markdown_escape(error.removeprefix('error: '))}"
 
 
 def _internal_error(doing: str) -> str:

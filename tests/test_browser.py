@@ -50,8 +50,13 @@ def _serve(config: Config) -> object:
 
 
 @pytest.fixture(scope="module")
-def url(seeds: Config) -> Iterator[str]:
-    app = _serve(seeds)
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private index of the sample articles: the test uploads articles into its folder."""
+    folder = tmp_path_factory.mktemp("browser")
+    shutil.copytree(ROOT / "articles", folder / "articles")
+    config = Config(articles=folder / "articles", index=folder / "index")
+    build_index(config)
+    app = _serve(config)
     yield app.local_url  # type: ignore[attr-defined]
     app.close()  # type: ignore[attr-defined]
 
@@ -83,8 +88,22 @@ def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sidew
 
     _ask(page, "and why?")
     expect(page.locator("#qa-chat")).to_contain_text("Searched with: Did the summit happen? and why?", timeout=WAIT)
+    expect(page.locator("#qa-chat")).to_contain_text("The same reports answer this ([1], [2])")  # not the whole text again
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(OUT / f"follow-up-{width}.png"), full_page=True)
+
+    keeper = f"Orla Venn{width}"  # a name no other article holds, one per width
+    article = write(OUT / "upload", f"lighthouse {width}.md", f"---\ntitle: {keeper} retires from Skellig Rock\ndate: 2024-05-02\n"
+                    f"source: Island Post\n---\nThe lighthouse keeper {keeper} retired on Thursday after forty years on Skellig Rock.\n")
+    page.get_by_text("Index", exact=True).click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(article))
+    page.locator("#qa-add").click()
+    expect(page.locator("#qa-admin")).to_contain_text("1 added", timeout=WAIT)
+    expect(page.locator("#qa-articles")).to_contain_text(f"lighthouse_{width}.md", timeout=WAIT)  # saved under a safe name
+    _ask(page, f"Which lighthouse keeper retired after forty years, {keeper}?")
+    expect(page.locator("#qa-verdict")).to_contain_text(f"{keeper} retires from Skellig Rock", timeout=WAIT)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(OUT / f"upload-{width}.png"), full_page=True)
     page.close()
 
 

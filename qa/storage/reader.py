@@ -263,6 +263,14 @@ class Index:
         row = self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
         return article_from_row(row) if row else None
 
+    def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
+        """(id, title, date, source) of the newest articles whose id, title or source contains `search`."""
+        like = f"%{search.strip()}%"
+        rows = self.connection.execute(
+            "SELECT id, coalesce(title, ''), date, coalesce(source, '') FROM articles WHERE id LIKE ? OR title LIKE ? "
+            "OR source LIKE ? ORDER BY date IS NULL, date DESC, id LIMIT ?", (like, like, like, limit))
+        return [(i, t, dt.date.fromordinal(d).isoformat() if d else "undated", src) for i, t, d, src in rows]
+
     def article_ids(self) -> list[str]:
         return [r[0] for r in self.connection.execute("SELECT id FROM articles ORDER BY id")]
 
