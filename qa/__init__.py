@@ -3,7 +3,7 @@
     >>> import qa
     >>> qa.build_index(qa.Config(articles="articles"))          # doctest: +SKIP
     >>> qa.retrieve("did the summit happen?", k=5)              # doctest: +SKIP
-    >>> qa.answer("did the summit happen?").text                # doctest: +SKIP
+    >>> qa.answer("did the summit happen?").verdict             # doctest: +SKIP
 
 Wherever an index is asked for, an `Index` or the path of an index folder works.
 """

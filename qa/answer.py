@@ -13,20 +13,17 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
-from urllib.parse import quote
 
 import numpy as np
 
 from .config import Config
 from .dates import format_date
 from .query import Query
-from .records import Answer, Citation, Passage, TimelineEntry
+from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .storage import Index
 
-__all__ = ["compose", "is_answered", "URL_SAFE", "DECLINE", "REVERSAL", "CONFIRMATION", "reverses", "confirms", "markdown_escape", "sources_markdown"]
-
-DECLINE = "Not found in these articles."
+__all__ = ["compose", "is_answered", "REVERSAL", "CONFIRMATION", "reverses", "confirms"]
 
 #: Language that signals a report reverses an earlier one: what was planned is off.
 REVERSAL = re.compile(
@@ -67,7 +64,7 @@ def compose(question: str, query: Query, passages: list[Passage], idx: Index, co
     if not is_answered(passages, config):
         # The passages stay on the `Answer` (the JSON shows them, marked unanswered); the UI and
         # `qa ask` don't list them: five unrelated passages under "not found" read as an answer.
-        return Answer(question, DECLINE, False, tuple(passages), notes=tuple(notes), searched=query.text)
+        return Answer(question, False, tuple(passages), notes=tuple(notes), searched=query.text)
 
     first = passages[0]
     reports = idx.story_of(first.article.id) or [first.article]
@@ -88,19 +85,28 @@ def compose(question: str, query: Query, passages: list[Passage], idx: Index, co
     cited_chunks = {p.chunk for p in cited}
     all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
 
-    lines = [_lead_line(cited[0], lead_spans, has_context=len(story) > 1)]
-    if len(cited) > 1:
-        earlier = all(p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:])
-        lines += ["", "**Earlier and undated reports:**" if lead.article.date and earlier else "**Other reports:**"]
-        lines += [f"- {_dated_label(p)}: {_quote(p)} [{p.citation.number}]" for p in cited[1:]]
+    earlier = bool(lead.article.date) and all(
+        p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:])
     number = {p.article.id: p.citation.number for p in cited}  # one cited passage per article
     superseding = len(story) > 1 and bool(lead.article.date) and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
     timeline = tuple(
         TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
         for a in sorted(reports, key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
     )
-    return Answer(question, "\n".join(lines), True, tuple(all_passages), lead.article.date, timeline, tuple(notes),
-                  _verdict(cited[0], lead_spans), len(cited), query.text)
+    lead_report = _report(cited[0], lead_spans, latest_update=superseding)
+    others = tuple(_report(p, [(p.citation.start, p.citation.end)]) for p in cited[1:])
+    return Answer(question, True, tuple(all_passages), lead.article.date, timeline, tuple(notes),
+                  _verdict(cited[0], lead_spans), len(cited), query.text, lead_report, others, earlier)
+
+
+def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bool = False) -> Report:
+    """A cited passage as a report: number, date, outlet and the sentences quoted, each with the
+    day it speaks of when that is not the publication day ("on Tuesday" → 22 Feb 2022)."""
+    text, date = passage.article.text, passage.article.date
+    refers = {s.start: s.refers_to for s in passage.chunk.sentences}
+    quotes = tuple(Quote(text[s:e], refers.get(s) if refers.get(s) != date else None) for s, e in spans)
+    outlet = passage.article.source or passage.article.title or "outlet not stated"
+    return Report(passage.citation.number, date, outlet, quotes, latest_update)
 
 
 def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
@@ -155,57 +161,3 @@ def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Pass
     start, end = spans[chosen[0]]
     citation: Citation = dataclasses.replace(passage.citation, quote=text[start:end], start=start, end=end)
     return dataclasses.replace(passage, citation=citation), [spans[j] for j in chosen]
-
-
-def _lead_line(passage: Passage, spans: list[tuple[int, int]], *, has_context: bool) -> str:
-    number = passage.citation.number
-    quote = " ".join(f"{_quoted(passage, s, e)} [{number}]" for s, e in spans)
-    date = passage.article.date
-    if date is None:
-        return f"Undated report ({_source(passage)}): {quote}"
-    if has_context and any(_changes_status(passage.article.text[s:e]) for s, e in spans):
-        return f"**Latest update, as of {format_date(date)}** ({_source(passage)}): {quote}"
-    return f"**As of {format_date(date)}** ({_source(passage)}): {quote}"
-
-
-def _dated_label(passage: Passage) -> str:
-    date = passage.article.date
-    return f"{format_date(date)}, {_source(passage)}" if date else f"Undated, {_source(passage)}"
-
-
-def _source(passage: Passage) -> str:
-    return markdown_escape(passage.article.source or passage.article.title or "outlet not stated")
-
-
-def _quote(passage: Passage) -> str:
-    return _quoted(passage, passage.citation.start, passage.citation.end)
-
-
-def _quoted(passage: Passage, start: int, end: int) -> str:
-    """A sentence in quotes, with the day it speaks of when that is not the publication day."""
-    note = ""
-    for sentence in passage.chunk.sentences:
-        if sentence.start == start and sentence.refers_to and sentence.refers_to != passage.article.date:
-            note = f" (that is, {format_date(sentence.refers_to)})"
-    return f"“{markdown_escape(passage.article.text[start:end])}”{note}"
-
-
-URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
-
-
-def markdown_escape(text: str) -> str:
-    """Article text is untrusted: shown literally, never as links, HTML or formatting."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text)).strip()
-
-
-def sources_markdown(passages: Sequence[Passage]) -> str:
-    """A numbered source list: title, source, date, link and the quoted sentence."""
-    lines = []
-    for p in passages:
-        c = p.citation
-        title = markdown_escape(c.title)
-        head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title
-        meta = ", ".join(x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x)
-        lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
-    return "\n".join(lines)

@@ -16,6 +16,8 @@ __all__ = [
     "Citation",
     "Passage",
     "TimelineEntry",
+    "Quote",
+    "Report",
     "Answer",
     "IngestWarning",
 ]
@@ -115,9 +117,30 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A sentence quoted exactly, with the day it speaks of when that is not the publication day."""
+
+    text: str
+    refers_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """One cited report in an answer: its citation number, date, outlet and what is quoted from it."""
+
+    number: int
+    date: dt.date | None
+    outlet: str  #: the source, else the title, else "outlet not stated"
+    quotes: tuple[Quote, ...]
+    #: The lead only: it changes the status (called off, confirmed…) of a story with earlier reports.
+    latest_update: bool = False
+
+
+@dataclass(frozen=True)
 class Answer:
+    """Structure, not text: `qa/render.py` turns it into Markdown, plain text, HTML or JSON."""
+
     question: str
-    text: str  #: Markdown with [n] markers
     answered: bool
     passages: tuple[Passage, ...]  #: the cited ones first (`cited` of them), then further passages
     as_of: dt.date | None = None  #: date of the newest dated evidence cited
@@ -128,6 +151,10 @@ class Answer:
     verdict: str | None = None
     cited: int = 0  #: how many of `passages` the answer cites
     searched: str = ""  #: the text that was searched: a short follow-up carries the previous question
+    lead: Report | None = None  #: the report that answers: for a status question the newest of its story
+    others: tuple[Report, ...] = ()  #: the other cited reports, the lead's story first, newest first
+    #: Whether every other report is older than the lead (or undated): "Earlier and undated reports".
+    others_earlier: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,63 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from .answer import URL_SAFE, markdown_escape, sources_markdown
 from .dates import format_date
-from .records import Answer, Passage
+from .records import Answer, Passage, Report
 
-__all__ = ["to_markdown", "to_chat", "to_text", "to_json", "passage_json", "verdict_html", "cards_html", "more_markdown"]
+__all__ = ["to_markdown", "to_chat", "to_text", "to_json", "passage_json", "verdict_html", "cards_html", "more_markdown",
+           "body", "markdown_escape", "sources_markdown", "DECLINE", "URL_SAFE"]
+
+DECLINE = "Not found in these articles."
+URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
+
+
+def markdown_escape(text: str) -> str:
+    """Article text is untrusted: shown literally, never as links, HTML or formatting."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text)).strip()
+
+
+def sources_markdown(passages: Sequence[Passage]) -> str:
+    """A numbered source list: title, source, date, link and the quoted sentence."""
+    lines = []
+    for p in passages:
+        c = p.citation
+        title = markdown_escape(c.title)
+        head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title
+        meta = ", ".join(x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x)
+        lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
+    return "\n".join(lines)
+
+
+def body(result: Answer, *, markdown: bool = True) -> str:
+    """The answer itself: the lead ("Latest update, as of 23 Feb 2022 (outlet): “…” [1]"), then the
+    other cited reports, each with its date and outlet; Markdown (escaped) or plain text."""
+    if not result.answered or result.lead is None:
+        return DECLINE
+    escape = markdown_escape if markdown else (lambda text: re.sub(r"\s+", " ", text).strip())
+    bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
+
+    def quoted(report: Report) -> str:
+        return " ".join(f"“{escape(q.text)}”{f' (that is, {format_date(q.refers_to)})' if q.refers_to else ''} [{report.number}]"
+                        for q in report.quotes)
+
+    lead = result.lead
+    if lead.date is None:
+        head = f"Undated report ({escape(lead.outlet)})"
+    else:
+        head = f"{bold(('Latest update, as of ' if lead.latest_update else 'As of ') + format_date(lead.date))} ({escape(lead.outlet)})"
+    lines = [f"{head}: {quoted(lead)}"]
+    if result.others:
+        lines += ["", bold("Earlier and undated reports:" if result.others_earlier else "Other reports:")]
+        lines += [f"- {format_date(r.date) if r.date else 'Undated'}, {escape(r.outlet)}: {quoted(r)}" for r in result.others]
+    return "\n".join(lines)
 
 
 def to_markdown(result: Answer) -> str:
     """One chat message: the verdict, the answer, its cited sources, the story's timeline when dates
     differ, and the passages retrieved but not cited."""
     links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
-    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
+    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], body(result))
     verdict = [f"### {_linked(markdown_escape(result.verdict), links)}"] if result.verdict else []
     parts = [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), text]
     cited, further = _split(result)
@@ -56,7 +101,7 @@ def _linked(markdown: str, links: dict[int, str]) -> str:
 
 def to_text(result: Answer) -> str:
     """The answer for a terminal: notes, the answer, numbered sources with their quotes, the timeline."""
-    lines = ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [_plain(result.text)]
+    lines = ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [body(result, markdown=False)]
     cited, further = _split(result)
     for heading, passages in (("Sources", cited), ("More passages (not cited)", further)):
         if passages:
@@ -100,7 +145,7 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
     return {
         "question": result.question,
         "answered": result.answered,
-        "answer": _plain(result.text),
+        "answer": body(result, markdown=False),
         "verdict": result.verdict,
         "as_of": result.as_of.isoformat() if result.as_of else None,
         "searched": result.searched,
@@ -112,11 +157,6 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
         ],
         "notes": list(result.notes),
     }
-
-
-def _plain(markdown: str) -> str:
-    """The answer's own Markdown escapes and bold markers off, for a terminal or JSON."""
-    return re.sub(r"\\([\\`*_{}\[\]<>()#+|~!&-])", r"\1", markdown.replace("**", ""))
 
 
 # --- the web UI's panels (HTML: every string from an article is escaped here) ---------------------
@@ -131,7 +171,7 @@ def to_chat(result: Answer, *, same_evidence: bool = False) -> str:
         numbers = ", ".join(f"[{p.citation.number}]" for p in result.passages[: result.cited])
         return f"{notes}The same reports answer this ({numbers}); nothing further was found. See the answer above."
     links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
-    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], result.text)
+    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], body(result))
     verdict = [f"**{_linked(markdown_escape(result.verdict), links)}**"] if result.verdict else []
     return "\n\n".join([*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), text])
 
@@ -143,7 +183,7 @@ def verdict_html(result: Answer | None, error: str | None = None) -> str:
     if result is None:
         return '<div class="qa-verdict qa-empty">Ask a question: the newest report leads, every quote is cited.</div>'
     if not result.answered:
-        return f'<div class="qa-verdict qa-declined">{html.escape(result.text)}</div>'
+        return f'<div class="qa-verdict qa-declined">{DECLINE}</div>'
     head = html.escape(result.verdict or (f"As of {format_date(result.as_of)}" if result.as_of else "Answer"))
     cited, _ = _split(result)
     return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{_card(cited[0], context=False) if cited else ""}</div>'

@@ -27,7 +27,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 
 import gradio as gr  # noqa: E402
 
-from .answer import markdown_escape  # noqa: E402
+from .render import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
 from .errors import QAError  # noqa: E402

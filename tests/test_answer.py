@@ -8,19 +8,20 @@ from conftest import NEWER, OLDER, write
 
 from qa import Config, answer, build_index
 from qa.answer import confirms, reverses
+from qa.render import body
 
 
 def test_summit_answer_leads_with_the_newest_report(seeds: Config) -> None:
     result = answer("did the summit happen?", config=seeds)
     assert result.answered and result.as_of == dt.date(2022, 2, 23)
-    lead = result.text.split("\n")[0]
+    lead = body(result).split("\n")[0]
     assert lead.startswith("**Latest update, as of 23 Feb 2022**")
     assert "called off" in lead and lead.rstrip().endswith("[1]")
     first, second = result.passages[0], result.passages[1]
     assert (first.citation.number, first.article.id, first.citation.date) == (1, NEWER, dt.date(2022, 2, 23))
     assert "called off" in first.citation.quote
     assert second.article.id == OLDER and "in principle" in second.text
-    assert "**Earlier and undated reports:**" in result.text and "- Undated" in result.text and "[2]" in result.text
+    assert "**Earlier and undated reports:**" in body(result) and "- Undated" in body(result) and "[2]" in body(result)
     assert [e.date for e in result.timeline] == [dt.date(2022, 2, 23), None] and result.timeline[0].superseding
 
 
@@ -62,9 +63,9 @@ def festival(tmp_path_factory: pytest.TempPathFactory) -> Config:
 def _check_newer_leads(result, festival: Config) -> None:  # type: ignore[no-untyped-def]
     assert result.answered
     assert result.passages[0].article.id == "new.md" and result.as_of == dt.date(2024, 5, 20)
-    lead = result.text.split("\n")[0]
+    lead = body(result).split("\n")[0]
     assert "postponed" in lead and "20 May 2024" in lead and "Latest update" in lead
-    assert "1 Mar 2024" in result.text  # the earlier report, with its date
+    assert "1 Mar 2024" in body(result)  # the earlier report, with its date
     assert [e.date for e in result.timeline] == [dt.date(2024, 5, 20), dt.date(2024, 3, 1)]
 
 
@@ -91,7 +92,7 @@ def test_follow_up_uses_history(festival: Config) -> None:
 
 def test_declines_with_nearest_passages(seeds: Config) -> None:
     result = answer("What is the recipe for sourdough bread?", config=seeds)
-    assert not result.answered and result.text.startswith("Not found in these articles")
+    assert not result.answered and body(result).startswith("Not found in these articles")
     assert result.passages  # still viewable
 
 
@@ -100,8 +101,8 @@ def test_answer_text_escapes_article_markup(tmp_path: Path) -> None:
     config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
     build_index(config)
     result = answer("what did the harbour board approve?", config=config)
-    assert "<script>" not in result.text and "\\<script\\>" in result.text
-    assert "javascript:" not in result.text
+    assert "<script>" not in body(result) and "\\<script\\>" in body(result)
+    assert "javascript:" not in body(result)
 
 
 def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
@@ -109,7 +110,7 @@ def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
     config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
     build_index(config)
     result = answer("When did the ferry strike end?", config=config)
-    assert "on Tuesday after a deal on pay.” (that is, 22 Feb 2022) [1]" in result.text
+    assert "on Tuesday after a deal on pay.” (that is, 22 Feb 2022) [1]" in body(result)
 
 
 @pytest.mark.parametrize(
@@ -138,4 +139,4 @@ def test_the_verdict_is_the_leads_own_words_and_only_cited_passages_are_sources(
     follow = answer("and why?", history=["did the summit happen?"], config=seeds)
     assert follow.searched == "did the summit happen? and why?" and "Searched with: did the summit happen? and why?" in follow.notes
     declined = answer("What is the recipe for sourdough bread?", config=seeds)
-    assert declined.verdict is None and declined.cited == 0 and declined.text == "Not found in these articles."
+    assert declined.verdict is None and declined.cited == 0 and body(declined) == "Not found in these articles."

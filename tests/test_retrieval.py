@@ -8,6 +8,7 @@ from conftest import NEWER, OLDER, shared_file
 
 from qa import Config, NoMatchError, answer, retrieve
 from qa.evaluation import evaluate, load_questions, normalise
+from qa.render import body
 
 
 def test_summit_newest_report_leads(seeds: Config) -> None:
@@ -58,7 +59,7 @@ def test_seed_questions(seeds: Config) -> None:
         result = answer(record["question"], config=config)
         if not record["relevant"]:
             assert not result.answered, record["question"]
-            assert result.text.startswith("Not found in these articles")
+            assert body(result).startswith("Not found in these articles")
             continue
         assert result.answered, record["question"]
         top3 = retrieve(record["question"], k=3, index=seeds.index)

@@ -17,6 +17,7 @@ import pytest
 
 from qa import Config, answer, build_index, retrieve
 from qa.engine import engine_for, load_index
+from qa.render import body
 
 STORIES = Path(__file__).resolve().parents[1] / "bench" / "stories"
 
@@ -54,13 +55,13 @@ def test_newest_report_in_other_words_leads(stories: Config, question: str, newe
     assert result.answered
     lead = result.passages[0]
     assert lead.article.id == newest and result.as_of == lead.article.date
-    assert result.text.startswith(("**Latest update, as of", "**As of")) and "[1]" in result.text.split("\n")[0]
+    assert body(result).startswith(("**Latest update, as of", "**As of")) and "[1]" in body(result).split("\n")[0]
     # The earlier reports follow as dated context, newest first, and are cited.
     context = [p.article.id for p in result.passages[1 : 1 + len(older)]]
     assert context == older
     for article_id in older:
         date = next(p.article.date for p in result.passages if p.article.id == article_id)
-        assert date is not None and date.strftime("%-d %b %Y") in result.text
+        assert date is not None and date.strftime("%-d %b %Y") in body(result)
     # The timeline is the whole story, newest first, every report cited.
     assert [e.title for e in result.timeline] == [p.article.label for p in result.passages[: 1 + len(older)]]
     assert all(e.number for e in result.timeline)
