@@ -275,9 +275,14 @@ def _run_qa(arguments: list[str], config: Config, doing: str) -> Iterator[str]:
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace") as process:
         assert process.stderr is not None and process.stdout is not None
         lines: list[str] = []
+        bar = ""
         for line in process.stderr:
-            lines.append(line.rstrip())
-            yield f"{doing.capitalize()} …\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines[-8:] if x)
+            line = line.rstrip().rsplit("\r", 1)[-1]  # a terminal progress bar's last state
+            lines.append(line)
+            if done := re.match(r"embedded (\d+)/(\d+) chunks", line):
+                share = int(done[1]) / max(int(done[2]), 1)
+                bar = f"`{'█' * round(20 * share)}{'░' * (20 - round(20 * share))}` {share:.0%} of {int(done[2]):,} chunks embedded\n\n"
+            yield f"{doing.capitalize()} …\n\n{bar}" + "\n".join(f"- {markdown_escape(x)}" for x in lines[-8:] if x)
         summary = process.stdout.read().strip()
         process.wait()
     warnings = "".join(f"\n- {markdown_escape(x)}" for x in lines if x.startswith("warning: "))
