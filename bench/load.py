@@ -100,7 +100,7 @@ def main() -> None:
 
             def run_rebuild() -> None:
                 started = time.perf_counter()
-                rebuild["result"] = Client(url, verbose=False).predict("", api_name="/rebuild")
+                rebuild["result"] = Client(url + "admin/", verbose=False).predict(api_name="/rebuild")
                 rebuild["window"] = (started, time.perf_counter())
 
             rebuilder = threading.Thread(target=run_rebuild)

@@ -8,7 +8,6 @@ never sent to clients; on any address but loopback a rebuild needs the admin pas
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
 import os
@@ -17,15 +16,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 import gradio as gr  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 
 from .render import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
@@ -36,16 +39,16 @@ from .ingest.files import decode  # noqa: E402
 from .render import cards_html, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html  # noqa: E402
 from .engine import answer, load_index, retrieve  # noqa: E402
 
-__all__ = ["create_app", "launch", "serve", "is_loopback"]
+__all__ = ["create_app", "create_admin", "create_server", "running", "serve", "is_loopback"]
 
 log = logging.getLogger("qa.ui")
 
 EXAMPLES = ["did the summit happen?", "Who said a Biden-Putin summit was not in the plans?"]
 
 
-def create_app(config: Config, *, admin_password: str | None = None) -> gr.Blocks:
-    """The chat and the index panel. With an `admin_password` (default: `$QA_ADMIN_PASSWORD`), a rebuild needs it."""
-    password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
+def create_admin(config: Config) -> gr.Blocks:
+    """The index panel: status, the indexed articles, upload, remove and rebuild. `create_server` mounts
+    it at `/admin` behind Gradio's own login when an admin password is set."""
     build_lock = threading.Lock()
 
     def status() -> str:
@@ -58,12 +61,8 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
                 f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
                 f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`.")
 
-    def admin(command: list[str], given: str | None, doing: str) -> Iterator[str]:
-        """An admin action: checked against the password, one at a time, in a `qa` process of its own."""
-        if password is not None and not hmac.compare_digest((given or "").encode(), password.encode()):
-            time.sleep(1.0)  # a guesser gets one try a second per connection
-            yield "**Wrong admin password;** nothing was changed."
-            return
+    def admin(command: list[str], doing: str) -> Iterator[str]:
+        """An admin action: one at a time, in a `qa` process of its own."""
         if not build_lock.acquire(blocking=False):
             yield "Another change to the index is running; try again when it is done."
             return
@@ -74,10 +73,10 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
         finally:
             build_lock.release()
 
-    def rebuild(given: str | None = None) -> Iterator[str]:
-        yield from admin(["build"], given, "rebuilding")
+    def rebuild() -> Iterator[str]:
+        yield from admin(["build"], "rebuilding")
 
-    def upload(files: list[str] | None, given: str | None) -> Iterator[str]:
+    def upload(files: list[str] | None) -> Iterator[str]:
         """Uploaded files, checked (type, size, text), saved under safe names, then added incrementally."""
         if not files:
             yield "Choose .txt, .md, .html, .json or .jsonl files first."
@@ -87,22 +86,52 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
             yield "**Nothing was added.** " + " ".join(markdown_escape(p) for p in problems)
             return
         try:
-            for line in admin(["add", *map(str, staged)], given, "adding articles"):
+            for line in admin(["add", *map(str, staged)], "adding articles"):
                 yield line + "".join(f"\n- skipped: {markdown_escape(p)}" for p in problems)
         finally:
             shutil.rmtree(staged[0].parent, ignore_errors=True)
 
-    def remove(article_id: str, given: str | None) -> Iterator[str]:
+    def remove(article_id: str) -> Iterator[str]:
         if not (article_id or "").strip():
             yield "Give the id of an article (see the list above)."
             return
-        yield from admin(["remove", article_id.strip()], given, "removing an article")
+        yield from admin(["remove", article_id.strip()], "removing an article")
 
     def articles(search: str) -> list[list[str]]:
         try:
             return [list(row) for row in load_index(config.index, config).article_rows(search or "")]
         except QAError:
             return []
+
+    with gr.Blocks(title="qa: the index") as panel:
+        gr.Markdown("## The index\n[← Ask the news](../)")
+        info = gr.Markdown(status())
+        with gr.Row():
+            search = gr.Textbox(label="Find an indexed article", placeholder="id, title or source", scale=3)
+            refresh = gr.Button("Refresh", scale=1)
+        listing = gr.Dataframe(articles(""), headers=["id", "title", "date", "source"], interactive=False, wrap=True,
+                               elem_id="qa-articles")
+        with gr.Row():
+            files = gr.File(label="Add articles", file_count="multiple", type="filepath", elem_id="qa-upload",
+                            file_types=sorted(SUPPORTED))
+            with gr.Column():
+                add = gr.Button("Add the files to the index", elem_id="qa-add")
+                gone = gr.Textbox(label="Article id to remove")
+                drop = gr.Button("Remove the article")
+                button = gr.Button("Rebuild index from articles")
+        result = gr.Markdown(elem_id="qa-admin")
+        search.submit(articles, inputs=search, outputs=listing, api_visibility="private")
+        refresh.click(articles, inputs=search, outputs=listing, api_visibility="private")
+        add.click(upload, inputs=files, outputs=result, api_visibility="private", concurrency_limit=1).then(
+            articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
+        drop.click(remove, inputs=gone, outputs=result, api_visibility="private", concurrency_limit=1).then(
+            articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
+        button.click(rebuild, outputs=info, api_name="rebuild", concurrency_limit=1)
+    return panel
+
+
+def create_app(config: Config) -> gr.Blocks:
+    """The public app: the chat, its verdict and source cards, filters, and the HTTP API."""
 
     def ask(message: str, history: list[dict[str, Any]] | None, k: float, mode: str, since: str, until: str,
             sources: list[str] | None, previous: list[int] | None) -> tuple[list[dict[str, Any]], str, str, str, str, list[int]]:
@@ -137,7 +166,8 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
     except QAError:
         known_sources = []
     with gr.Blocks(title="qa: ask the news") as app:
-        gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads.")
+        gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads. "
+                    "[The index](admin/)")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 panel = gr.HTML(verdict_html(None), elem_id="qa-verdict")
@@ -187,30 +217,6 @@ def create_app(config: Config, *, admin_password: str | None = None) -> gr.Block
 
         gr.api(retrieve_json, api_name="retrieve", concurrency_limit=config.concurrency)
         gr.api(answer_json, api_name="answer", concurrency_limit=config.concurrency)
-        with gr.Accordion("Index", open=False):
-            info = gr.Markdown(status())
-            secret = gr.Textbox(label="Admin password", type="password", visible=password is not None)
-            with gr.Row():
-                search = gr.Textbox(label="Find an indexed article", placeholder="id, title or source", scale=3)
-                refresh = gr.Button("Refresh", scale=1)
-            listing = gr.Dataframe(articles(""), headers=["id", "title", "date", "source"], interactive=False, wrap=True,
-                                   elem_id="qa-articles")
-            with gr.Row():
-                files = gr.File(label="Add articles", file_count="multiple", type="filepath", elem_id="qa-upload",
-                                file_types=sorted(SUPPORTED))
-                with gr.Column():
-                    add = gr.Button("Add the files to the index", elem_id="qa-add")
-                    gone = gr.Textbox(label="Article id to remove")
-                    drop = gr.Button("Remove the article")
-                    button = gr.Button("Rebuild index from articles")
-            result = gr.Markdown(elem_id="qa-admin")
-            search.submit(articles, inputs=search, outputs=listing, api_visibility="private")
-            refresh.click(articles, inputs=search, outputs=listing, api_visibility="private")
-            add.click(upload, inputs=[files, secret], outputs=result, api_visibility="private", concurrency_limit=1).then(
-                articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
-            drop.click(remove, inputs=[gone, secret], outputs=result, api_visibility="private", concurrency_limit=1).then(
-                articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
-            button.click(rebuild, inputs=secret, outputs=info, api_name="rebuild", concurrency_limit=1)
     return app
 
 
@@ -308,22 +314,50 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def create_server(config: Config, *, admin_password: str | None = None) -> FastAPI:
+    """The public app at `/` and the index panel at `/admin/`, behind Gradio's own login ("admin" and
+    `admin_password`, default `$QA_ADMIN_PASSWORD`) when a password is set. Readers never log in."""
+    password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
+    server = FastAPI()
+    gr.mount_gradio_app(server, create_admin(config), path="/admin", auth=("admin", password) if password else None,
+                        auth_message="The index panel: log in as admin.", css=CSS, show_error=False)
+    gr.mount_gradio_app(server, create_app(config), path="", css=CSS, show_error=False)
+    return server
+
+
 def serve(config: Config) -> None:
-    """Build the index if there is none yet, then serve the chat until interrupted.
+    """Build the index if there is none yet, then serve until interrupted.
 
     Loopback by default; another address needs `QA_ADMIN_PASSWORD`, or nothing starts.
     """
     if not is_loopback(config.host) and not os.environ.get("QA_ADMIN_PASSWORD"):
         raise QAError(f"refusing to serve on {config.host} without an admin password: anyone who can reach it could "
-                      "rebuild the index. Set QA_ADMIN_PASSWORD, or serve on 127.0.0.1")
+                      "change the index. Set QA_ADMIN_PASSWORD, or serve on 127.0.0.1")
     if not config.index.exists():
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
     load_index(config.index, config)  # fail now, with the clear message, rather than at the first question
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    launch(create_app(config), server_name=config.host, server_port=config.port)
+    print(f"Serving on http://{config.host}:{config.port}/ (the index panel: /admin/)", flush=True)
+    uvicorn.run(create_server(config), host=config.host, port=config.port, log_level="warning")
 
 
-def launch(app: gr.Blocks, **options: Any) -> Any:
-    """Start the app with its stylesheet and without error text for clients (Gradio 6 takes both at launch)."""
-    return app.launch(css=CSS, show_error=False, **options)
+@contextmanager
+def running(config: Config, *, admin_password: str | None = None) -> Iterator[str]:
+    """The server on a free loopback port in a thread, for tests and benchmarks; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_server(config, admin_password=admin_password), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from conftest import ROOT, write
 
 from qa import Config, build_index
-from qa.ui import create_app, launch
+from qa.ui import running
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
@@ -29,24 +28,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 WAIT = 90_000  # ms: the first question of a process loads the model
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
-
-
-def _serve(config: Config) -> object:
-    app = create_app(config)
-    launch(app, server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    return app
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +43,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(ROOT / "articles", folder / "articles")
     config = Config(articles=folder / "articles", index=folder / "index")
     build_index(config)
-    app = _serve(config)
-    yield app.local_url  # type: ignore[attr-defined]
-    app.close()  # type: ignore[attr-defined]
+    with running(config, admin_password="") as served:
+        yield served
 
 
 def _ask(page: object, question: str) -> None:
@@ -95,11 +81,14 @@ def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sidew
     keeper = f"Orla Venn{width}"  # a name no other article holds, one per width
     article = write(OUT / "upload", f"lighthouse {width}.md", f"---\ntitle: {keeper} retires from Skellig Rock\ndate: 2024-05-02\n"
                     f"source: Island Post\n---\nThe lighthouse keeper {keeper} retired on Thursday after forty years on Skellig Rock.\n")
-    page.get_by_text("Index", exact=True).click()
+    page.goto(url + "admin/")  # the index panel (no password set here: no login)
     page.locator("#qa-upload input[type=file]").set_input_files(str(article))
     page.locator("#qa-add").click()
     expect(page.locator("#qa-admin")).to_contain_text("1 added", timeout=WAIT)
     expect(page.locator("#qa-articles")).to_contain_text(f"lighthouse_{width}.md", timeout=WAIT)  # saved under a safe name
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(OUT / f"index-panel-{width}.png"), full_page=True)
+    page.goto(url)
     _ask(page, f"Which lighthouse keeper retired after forty years, {keeper}?")
     expect(page.locator("#qa-verdict")).to_contain_text(f"{keeper} retires from Skellig Rock", timeout=WAIT)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -119,10 +108,9 @@ def test_an_article_full_of_payloads_renders_inert(browser, tmp_path: Path) -> N
                                   f"date: 2024-01-02\n---\nThe harbour board approved a new ferry plan. {body}\n")
     config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
     build_index(config)
-    app = _serve(config)
-    try:
+    with running(config, admin_password="") as served:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(app.local_url)  # type: ignore[attr-defined]
+        page.goto(served)
         _ask(page, "what did the harbour board approve in its minutes?")
         expect(page.locator("#qa-cards, #qa-verdict").first).to_contain_text("harbour", timeout=WAIT)
         expect(page.locator("#qa-chat")).to_contain_text("harbour", timeout=WAIT)
@@ -142,5 +130,3 @@ def test_an_article_full_of_payloads_renders_inert(browser, tmp_path: Path) -> N
         assert "window.__xss" in shown  # the payloads are there, as text
         page.screenshot(path=str(OUT / "payloads.png"), full_page=True)
         page.close()
-    finally:
-        app.close()  # type: ignore[attr-defined]

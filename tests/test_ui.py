@@ -5,6 +5,7 @@ import socket
 import pytest
 from conftest import NEWER, OLDER
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ import sys
 
 from qa import Config
 from qa.storage import Index
-from qa.ui import create_app, is_loopback
+from qa.ui import create_admin, create_app, is_loopback, running
 
 
 def _free_port() -> int:
@@ -23,14 +24,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(seeds: Config):  # type: ignore[no-untyped-def]
-    app = create_app(seeds)
-    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    yield app
-    app.close()
+    with running(seeds, admin_password="") as url:
+        yield url
 
 
 def test_chat_answers_over_http(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
-    client = Client(server.local_url, verbose=False)
+    client = Client(server, verbose=False)
     reply = client.predict(message="did the summit happen?", api_name="/ask")
     verdict, lead = reply.split("\n\n")[:2]
     assert verdict.startswith("### Called off — 23 Feb 2022, themoscowtimes.com [[1]](https://www.themoscowtimes.com/")
@@ -45,30 +44,28 @@ def test_chat_answers_over_http(server, seeds: Config) -> None:  # type: ignore[
 
 
 def test_rebuild_over_http_keeps_serving(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
-    client = Client(server.local_url, verbose=False)
-    status = client.predict("", api_name="/rebuild")
+    client = Client(server, verbose=False)
+    status = Client(server + "admin/", verbose=False).predict(api_name="/rebuild")
     assert "generation 1: 2 articles" in status and "0 added" in status  # nothing changed: nothing rebuilt
     assert "called off" in client.predict(message="did the summit happen?", api_name="/ask")
 
 
 def test_chat_answers_a_fact_question(server) -> None:  # type: ignore[no-untyped-def]
-    client = Client(server.local_url, verbose=False)
+    client = Client(server, verbose=False)
     first = client.predict(message="Who said a Biden-Putin summit was not in the plans?", api_name="/ask")
     assert "Psaki" in first
 
 
-def test_a_rebuild_needs_the_admin_password_when_one_is_set(seeds: Config) -> None:
-    app = create_app(seeds, admin_password="s3cret horse")
-    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(app.local_url, verbose=False)
+def test_the_index_panel_needs_gradios_login_when_a_password_is_set_and_readers_never_do(seeds: Config) -> None:
+    with running(seeds, admin_password="s3cret horse") as url:
         before = Index(seeds.index).generation
-        assert client.predict("guess", api_name="/rebuild").startswith("**Wrong admin password;**")
+        with pytest.raises(AuthenticationError):
+            Client(url + "admin/", verbose=False).predict(api_name="/rebuild")
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url + "admin/", auth=("admin", "guess"), verbose=False)
         assert Index(seeds.index).generation == before
-        assert "generation" in client.predict("s3cret horse", api_name="/rebuild")
-        assert "called off" in client.predict(message="did the summit happen?", api_name="/ask")
-    finally:
-        app.close()
+        assert "generation" in Client(url + "admin/", auth=("admin", "s3cret horse"), verbose=False).predict(api_name="/rebuild")
+        assert "called off" in Client(url, verbose=False).predict(message="did the summit happen?", api_name="/ask")
 
 
 def test_serving_beyond_loopback_without_a_password_refuses_to_start(seeds: Config) -> None:
@@ -79,20 +76,21 @@ def test_serving_beyond_loopback_without_a_password_refuses_to_start(seeds: Conf
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
 
 
-def test_questions_run_concurrently_up_to_the_configured_limit(server, seeds: Config) -> None:  # type: ignore[no-untyped-def]
-    limits = {f.api_name: f.concurrency_limit for f in server.fns.values()}
-    assert limits["ask"] == seeds.concurrency > 1 and limits["rebuild"] == 1
+def test_questions_run_concurrently_up_to_the_configured_limit(seeds: Config) -> None:
+    limits = {f.api_name: f.concurrency_limit for f in create_app(seeds).fns.values()}
+    admin = {f.api_name: f.concurrency_limit for f in create_admin(seeds).fns.values()}
+    assert limits["ask"] == limits["chat_turn"] == limits["answer"] == seeds.concurrency > 1 and admin["rebuild"] == 1
 
 
 def test_bad_questions_get_one_line_and_no_python_text(server) -> None:  # type: ignore[no-untyped-def]
-    client = Client(server.local_url, verbose=False)
+    client = Client(server, verbose=False)
     reply = client.predict(message="x" * 100_000, api_name="/ask")
     assert "Traceback" not in reply and "File \"" not in reply
     assert client.predict(message="   ", api_name="/ask") == "**Error:** the question is empty"
 
 
 def test_the_http_api_returns_structured_passages_and_answers(server) -> None:  # type: ignore[no-untyped-def]
-    client = Client(server.local_url, verbose=False)
+    client = Client(server, verbose=False)
     found = client.predict("did the summit happen?", 2, None, None, None, api_name="/retrieve")
     assert [p["rank"] for p in found["passages"]] == [1, 2]
     assert found["passages"][0]["article"]["date"] == "2022-02-23" and found["passages"][0]["quote"]
