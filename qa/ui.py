@@ -1,9 +1,12 @@
-"""The web UI: a Gradio chat whose answers cite numbered, linked sources and show a timeline.
+"""The web UI: two Gradio apps on one server.
 
-Article text is untrusted: everything quoted is Markdown-escaped by `answer`, and
-Gradio's HTML sanitiser stays on. A rebuild from the UI runs `qa build` in a process of its
-own; if it fails, the previous index keeps serving. Errors of ours are logged on the server and
-never sent to clients; on any address but loopback a rebuild needs the admin password.
+`/` is the reader's: the chat, the verdict and lead card above it, the cited reports as cards
+beside it, filters, and the HTTP API (`/ask`, `/retrieve`, `/answer`). `/admin/` is the index
+panel (status, articles, upload, remove, rebuild), behind Gradio's own login when
+`QA_ADMIN_PASSWORD` is set; on any address but loopback `qa serve` needs one. Every change to the
+index runs `qa add/remove/build` in a process of its own; if it fails, the previous index keeps
+serving. Article text is untrusted: `render.py` escapes all of it, and Gradio's sanitiser stays
+on. Errors of ours are logged on the server and never sent to clients.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,14 +33,14 @@ import gradio as gr  # noqa: E402
 import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from .render import markdown_escape  # noqa: E402
 from .build import build_index, recorded_articles  # noqa: E402
 from .config import Config  # noqa: E402
+from .engine import answer, load_index, retrieve  # noqa: E402
 from .errors import QAError  # noqa: E402
 from .ingest import SUPPORTED, IngestError  # noqa: E402
 from .ingest.files import decode  # noqa: E402
-from .render import cards_html, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html  # noqa: E402
-from .engine import answer, load_index, retrieve  # noqa: E402
+from .render import (  # noqa: E402
+    cards_html, markdown_escape, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html)
 
 __all__ = ["create_app", "create_admin", "create_server", "running", "serve", "is_loopback"]
 
