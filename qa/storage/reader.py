@@ -264,10 +264,11 @@ class Index:
         return article_from_row(row) if row else None
 
     def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
-        """(id, title, date, source) of the newest articles whose id, title or source contains `search`."""
+        """(id, title, date, source) of the newest articles whose id, title or source contains `search`
+        (an untitled article shows its first words, as everywhere else)."""
         like = f"%{search.strip()}%"
         rows = self.connection.execute(
-            "SELECT id, coalesce(title, ''), date, coalesce(source, '') FROM articles WHERE id LIKE ? OR title LIKE ? "
+            "SELECT id, coalesce(title, substr(text, 1, 70) || ' …'), date, coalesce(source, '') FROM articles WHERE id LIKE ? OR title LIKE ? "
             "OR source LIKE ? ORDER BY date IS NULL, date DESC, id LIMIT ?", (like, like, like, limit))
         return [(i, t, dt.date.fromordinal(d).isoformat() if d else "undated", src) for i, t, d, src in rows]
 
