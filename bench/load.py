@@ -137,7 +137,10 @@ def main() -> None:
             rebuilder.join()
         finally:
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
     lat = np.array(latencies) * 1000
     one = np.array(single) * 1000
     start, end = rebuild["window"]  # type: ignore[misc]

@@ -59,7 +59,10 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-        server.wait(30)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     ms = np.array(times) * 1000
     print(f"{len(ms)} questions on {index}: Enter → visible answer p50 {np.percentile(ms, 50):.0f} ms, "
           f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms")

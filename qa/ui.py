@@ -342,7 +342,8 @@ def serve(config: Config) -> None:
     load_index(config.index, config)  # fail now, with the clear message, rather than at the first question
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"Serving on http://{config.host}:{config.port}/ (the index panel: /admin/)", flush=True)
-    uvicorn.run(create_server(config), host=config.host, port=config.port, log_level="warning")
+    # Clients keep event streams open; a stop waits 5 s for them, not for ever.
+    uvicorn.run(create_server(config), host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @contextmanager
@@ -352,7 +353,7 @@ def running(config: Config, *, admin_password: str | None = None) -> Iterator[st
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(create_server(config, admin_password=admin_password), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+                                           port=port, log_level="warning", timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
