@@ -89,3 +89,16 @@ def test_add_remove_and_status_mirror_the_python_api(tmp_path: Path) -> None:
     asked = json.loads(_run("ask", "ferry strike Brannock", "--index", index, "--json").stdout)
     assert all(p["article"]["id"] != "ferry.md" for p in asked["passages"])
     assert _run("remove", "ferry.md", "--index", index).returncode == 2
+
+
+def test_a_fresh_checkout_answers_its_first_question_by_building_the_sample_index(tmp_path: Path) -> None:
+    shutil.copytree(ARTICLES, tmp_path / "articles")  # the checkout's layout: articles/ and no index/default yet
+    env = {k: v for k, v in os.environ.items() if k not in ("QA_INDEX", "QA_ARTICLES")} | {"HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([*QA, "ask", "did the summit happen?"], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("No index at index/default yet; building it from articles")
+    assert result.stdout.startswith("Called off — 23 Feb 2022") and (tmp_path / "index" / "default" / "qa.sqlite").exists()
+    missing = subprocess.run([*QA, "ask", "x", "--index", "elsewhere"], capture_output=True, text=True, env=env, timeout=300,
+                             cwd=tmp_path)
+    assert missing.returncode == 2 and "no index at elsewhere" in missing.stderr  # an index named explicitly is never built
