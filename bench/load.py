@@ -15,10 +15,7 @@ alone in the same run and the same server; and whether the rebuild overlapped th
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,14 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from gradio_client import Client
+from serving import served
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _copy(index: Path, into: Path) -> tuple[Path, Path]:
@@ -61,32 +53,13 @@ def _new_articles(articles: Path, count: int) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"qa serve exited with {process.returncode}")
-        try:
-            Client(url, verbose=False)
-            return
-        except Exception:
-            time.sleep(1)
-    raise SystemExit("qa serve did not come up")
-
-
 def main() -> None:
     index = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/out/multihop/default"
     clients, each = (int(sys.argv[2]) if len(sys.argv) > 2 else 50), (int(sys.argv[3]) if len(sys.argv) > 3 else 4)
     questions = [json.loads(line)["question"] for line in (ROOT / "bench/dev_questions.jsonl").read_text().splitlines()]
     with tempfile.TemporaryDirectory() as tmp:
         copy, articles = _copy(index, Path(tmp))
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}/"
-        env = os.environ | {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-        server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(copy), "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_until_up(url, server)
+        with served(copy) as url:
             alone = Client(url, verbose=False)
             alone.predict(message="warm-up question", api_name="/ask")
             single = []
@@ -135,12 +108,6 @@ def main() -> None:
                 t.join()
             load_ended = time.perf_counter()
             rebuilder.join()
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
     lat = np.array(latencies) * 1000
     one = np.array(single) * 1000
     start, end = rebuild["window"]  # type: ignore[misc]

@@ -10,15 +10,13 @@ verdict panel showing the answer to that question.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from playwright.sync_api import sync_playwright
+from serving import served
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The answer panel's own content (not Gradio's loading indicator beside it) and the last chat message.
@@ -31,38 +29,21 @@ def main() -> None:
     index = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/out/multihop/default"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     questions = [json.loads(line)["question"] for line in (ROOT / "bench/dev_questions.jsonl").read_text().splitlines()][:count + 1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
-                              env=os.environ | {"HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            for _ in range(120):
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/")
-                    break
-                except Exception:
-                    time.sleep(1)
-            box = page.locator("#qa-question textarea")
-            for n, question in enumerate(questions):
-                before = page.evaluate(VERDICT)
-                box.fill(question)
-                started = time.perf_counter()
-                box.press("Enter")
-                page.wait_for_function(f"before => ({VERDICT})() !== before", arg=before, timeout=120_000)
-                if n:  # the first is a warm-up
-                    times.append(time.perf_counter() - started)
-            browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with served(index) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        box = page.locator("#qa-question textarea")
+        for n, question in enumerate(questions):
+            before = page.evaluate(VERDICT)
+            box.fill(question)
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_function(f"before => ({VERDICT})() !== before", arg=before, timeout=120_000)
+            if n:  # the first is a warm-up
+                times.append(time.perf_counter() - started)
+        browser.close()
     ms = np.array(times) * 1000
     print(f"{len(ms)} questions on {index}: Enter → visible answer p50 {np.percentile(ms, 50):.0f} ms, "
           f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms")

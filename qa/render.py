@@ -68,10 +68,7 @@ def body(result: Answer, *, markdown: bool = True) -> str:
 def to_markdown(result: Answer) -> str:
     """One chat message: the verdict, the answer, its cited sources, the story's timeline when dates
     differ, and the passages retrieved but not cited."""
-    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
-    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], body(result))
-    verdict = [f"### {_linked(markdown_escape(result.verdict), links)}"] if result.verdict else []
-    parts = [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), text]
+    parts = _message(result, "### {}")
     cited, further = _split(result)
     if cited:
         parts.append(f"**Sources**\n\n{sources_markdown(cited)}")
@@ -95,8 +92,15 @@ def _split(result: Answer) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
     return result.passages[: result.cited], result.passages[result.cited :]
 
 
-def _linked(markdown: str, links: dict[int, str]) -> str:
-    return re.sub(r"\\\[(\d+)\\\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else f"[{m[1]}]", markdown)
+def _message(result: Answer, verdict_markup: str) -> list[str]:
+    """The verdict (in `verdict_markup`), the notes and the answer's body, each [n] linked to its source."""
+    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
+
+    def linked(markdown: str, marker: str) -> str:  # `marker` matches [n] in the body, \[n\] in escaped text
+        return re.sub(marker, lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else f"[{m[1]}]", markdown)
+
+    verdict = [verdict_markup.format(linked(markdown_escape(result.verdict), r"\\\[(\d+)\\\]"))] if result.verdict else []
+    return [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), linked(body(result), r"(?<!\\)\[(\d+)\]")]
 
 
 def to_text(result: Answer) -> str:
@@ -170,10 +174,7 @@ def to_chat(result: Answer, *, same_evidence: bool = False) -> str:
         notes = "".join(f"*{markdown_escape(n)}*\n\n" for n in result.notes)
         numbers = ", ".join(f"[{p.citation.number}]" for p in result.passages[: result.cited])
         return f"{notes}The same reports answer this ({numbers}); nothing further was found. See the answer above."
-    links = {p.citation.number: quote(p.citation.url, safe=URL_SAFE) for p in result.passages if p.citation.url}
-    text = re.sub(r"(?<!\\)\[(\d+)\]", lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else m[0], body(result))
-    verdict = [f"**{_linked(markdown_escape(result.verdict), links)}**"] if result.verdict else []
-    return "\n\n".join([*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), text])
+    return "\n\n".join(_message(result, "**{}**"))
 
 
 def verdict_html(result: Answer | None, error: str | None = None) -> str:

@@ -74,7 +74,7 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
     pool = config.candidate_pool
     keyword_ids, keyword_scores = idx.keyword(query.terms, pool, where)
     found = {int(i): float(s) for i, s in zip(keyword_ids, keyword_scores)}
-    pools = [keyword_ids, _dense(idx, query, where, pool)]
+    pools = [keyword_ids, _dense(idx, query, where, pool, config.listed_filter_max)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
     for source in outlets:  # each named outlet's own best passages, however the others score
         own = Filter((source.casefold(),), where.since, where.until) if not where.sources or source.casefold() in where.sources else None
@@ -82,7 +82,7 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
             continue
         ids, scores = idx.keyword(query.terms, pool, own)
         found.update({int(i): float(s) for i, s in zip(ids, scores)})
-        pools += [ids, _dense(idx, query, own, pool)]
+        pools += [ids, _dense(idx, query, own, pool, config.listed_filter_max)]
     rows = idx.candidates(np.concatenate(pools))
     if where:
         rows = rows.where(where.admits(rows.sources, rows.dates))
@@ -99,7 +99,7 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
     return scores
 
 
-def _dense(idx: Index, query: Query, where: Filter, pool: int) -> np.ndarray:
+def _dense(idx: Index, query: Query, where: Filter, pool: int, listed_max: int) -> np.ndarray:
     """The nearest chunks among those `where` admits.
 
     A selective filter goes into FAISS as an id selector. A broad one would cost more to list (at
@@ -109,13 +109,11 @@ def _dense(idx: Index, query: Query, where: Filter, pool: int) -> np.ndarray:
     if not where:
         return idx.dense(query.vector, pool, None)
     share = idx.share(where)
-    if share * idx.manifest["chunks"] <= _LISTED_IDS:
+    if share * idx.manifest["chunks"] <= listed_max:
         return idx.dense(query.vector, pool, idx.filtered_ids(where))
     wider = idx.dense(query.vector, min(int(1.5 * pool / max(share, 1e-9)) + 1, 20 * pool), None)
     return idx.admitted(wider, where)[:pool]
 
-
-_LISTED_IDS = 50_000  #: a filter admitting more chunks than this is applied after the vector search
 
 
 def _keyword_of(idx: Index, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:

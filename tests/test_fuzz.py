@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from fuzzing import check_file, check_name, check_question, chunker_for
@@ -54,4 +53,3 @@ def test_the_fuzz_profile_reaches_the_hostile_shapes() -> None:
 
     assert len(find(deep_json, lambda s: len(s) > 10_000, settings=settings(database=None, max_examples=2000))) > 10_000
     assert len(find(huge_line, lambda s: len(s) > 30_000, settings=settings(database=None, max_examples=2000))) > 30_000
-    assert Path(__file__).with_name("strategies.py").exists()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 
 import pytest
 from conftest import NEWER, OLDER
@@ -14,12 +13,6 @@ import sys
 from qa import Config
 from qa.storage import Index
 from qa.ui import create_admin, create_app, is_loopback, running
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -61,9 +61,8 @@ def housekeep(folder: Path, generation: int, name: Path | None = None) -> None:
     vectors = folder / VECTOR_DIR
     for path in vectors.glob("*") if vectors.is_dir() else []:
         match = re.fullmatch(r"g(\d{8})\.faiss", path.name)
+        # Older than the previous generation, or newer than this one (a build killed before its commit).
         if path.name.endswith(".tmp") or (match and not generation - 1 <= int(match[1]) <= generation):
-            path.unlink(missing_ok=True)
-        elif match and int(match[1]) > generation:  # written by a build killed before its commit
             path.unlink(missing_ok=True)
     # Leftovers of killed format upgrades beside the index: staging folders whose build is dead (its
     # lock is free), and the links and old folders of an interrupted swap. `folder` is resolved, so a
