@@ -1,4 +1,4 @@
-"""Build: articles folder → a new generation of the index, applying only what changed.
+"""The writer: the one process allowed to change an index folder, and what it does with a scan.
 
     scan the folder → diff against the index → chunk and embed what is new → one commit
 
@@ -7,40 +7,40 @@ unchanged is not parsed; an article whose content hash is unchanged is not re-ch
 re-embedded, and a chunk whose text was embedded before (a renamed file) reuses its vectors.
 Removed articles are deleted from every part. The whole change is one SQLite transaction that
 also names the new vector file, so readers see the old generation or the new one, and a killed
-build leaves the old one (see `qa/storage/`). `--full` rebuilds everything from the files.
+build leaves the old one (see `qa/storage/`). Parsing, chunking and embedding run wherever the
+writer's `Stages` say (`stages.py`): here, or on a Ray cluster.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunker, embed_prefix, embed_text
-from .config import Config
-from .embedding import Encoder, shared_encoder
-from .errors import BuildError
-from .ingest import INGEST_VERSION, SUPPORTED, IngestError, article_files
-from .ingest.files import file_id
-from .ingest.pool import ParseJob, parse_jobs
-from .records import Article, Chunk, IngestWarning
-from .storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_legacy, read_meta, vector_file, writer_lock
-from .storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
-from .storage.keyword import KeywordIndex
-from .storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
-from .stories import StoryMember, assign_stories, linking_settings
+from ..chunking import embed_prefix, embed_text
+from ..config import Config
+from ..embedding import Encoder, shared_encoder
+from ..errors import BuildError
+from ..ingest import INGEST_VERSION, SUPPORTED, IngestError, article_files
+from ..ingest.files import file_id
+from ..ingest.pool import ParseJob
+from ..records import Article, Chunk, IngestWarning
+from ..storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, read_meta, vector_file, writer_lock
+from ..storage.keyword import KeywordIndex
+from ..storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
+from ..storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
+from ..stories import StoryMember, assign_stories, linking_settings
+from .stages import LocalStages, Stages
 
-__all__ = ["build_index", "recorded_articles", "add_articles", "remove_articles", "index_status", "BuildReport", "IndexStatus", "article_hash"]
+__all__ = ["Writer", "Scan", "BuildReport", "article_hash", "Log"]
 
 Log = Callable[[str], None]
 
@@ -76,7 +76,7 @@ class BuildReport:
 
 
 @dataclass
-class _Scan:
+class Scan:
     """What the folder holds now, against what the index holds."""
 
     upserts: list[Article] = field(default_factory=list)  #: new or changed articles
@@ -85,19 +85,6 @@ class _Scan:
     files: dict[str, tuple[int, int, str, list[str], list[str]]] = field(default_factory=dict)  #: rel → size, mtime, digest, ids, warnings
     warnings: list[IngestWarning] = field(default_factory=list)
 
-
-# --- public entry points ------------------------------------------------------------------------
-
-
-def build_index(config: Config, *, full: bool = False, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
-    """Bring the index at `config.index` up to date with `config.articles` (everything, with `full`)."""
-    target = Path(config.index)
-    if target.exists() and is_legacy(target.resolve()):
-        return _upgrade(config, progress=progress, log=log)
-    shared_encoder(config)  # a model that cannot load fails here, before anything is written
-    with _Writer(target, config, log) as writer:
-        scan = writer.scan_folder(Path(config.articles), full=full, progress=progress)
-        return writer.apply(scan, full=full, progress=progress)
 
 
 def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path, str]]:
@@ -109,95 +96,18 @@ def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path
     return tqdm(files, unit="file", desc="reading", leave=False, mininterval=1.0)
 
 
-def recorded_articles(config: Config) -> Config:
-    """`config` with the articles folder the index at `config.index` was built from, when it records one.
-
-    A rebuild must sync an index with its own folder: `qa serve --index DIR` started elsewhere
-    would otherwise rebuild from `./articles` and drop every article that is not there.
-    """
-    database = Path(config.index) / FILE_NAME
-    if not database.exists():
-        return config
-    try:
-        folder = read_meta(connect(database)).get("articles_folder")
-    except sqlite3.DatabaseError:
-        return config
-    return config.with_overrides(articles=folder) if folder else config
-
-
-def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
-    """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
-    with _Writer(Path(config.index), config, log) as writer:
-        folder = writer.articles_folder()
-        scan = writer.scan_files([writer.adopt(Path(p), folder) for p in paths])
-        if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
-            raise BuildError("none of the given files holds a readable article; the index is unchanged: "
-                             + "; ".join(str(w) for w in scan.warnings))
-        return writer.apply(scan, full=False, progress=progress)
-
-
-def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
-    """Remove articles by id; a later build does not bring them back while their file is unchanged."""
-    with _Writer(Path(config.index), config, log) as writer:
-        known = {r[0] for r in writer.connection.execute("SELECT id FROM articles")}
-        missing = [a for a in article_ids if a not in known]
-        if missing:
-            raise BuildError(f"not in the index: {', '.join(missing)} (see `qa status --articles`)")
-        return writer.apply(_Scan(removed=set(article_ids)), full=False, progress=False)
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    path: Path
-    generation: int
-    articles: int
-    chunks: int
-    model: str
-    factory: str
-    built_at: str
-    articles_folder: str
-    pending_added: int
-    pending_changed: int
-    pending_removed: int
-    warnings: tuple[IngestWarning, ...]
-
-    def summary(self) -> str:
-        pending = (f"a build would add {self.pending_added}, change {self.pending_changed} and remove "
-                   f"{self.pending_removed} articles" if self.pending_added or self.pending_changed or self.pending_removed
-                   else "up to date with its articles folder")
-        return (f"index {self.path} (generation {self.generation}): {self.articles} articles, {self.chunks} chunks\n"
-                f"model {self.model}; vectors {self.factory}; built {self.built_at} from {self.articles_folder}\n{pending}")
-
-
-def index_status(config: Config) -> IndexStatus:
-    """What the index holds and what a build of its articles folder would change (reads, never writes)."""
-    from .storage import Index
-
-    index = Index(config.index)
-    meta = index.manifest
-    writer = _Writer.__new__(_Writer)
-    writer.connection, writer.config, writer.log, writer.meta = index.connection, config, lambda _: None, meta
-    folder = Path(meta.get("articles_folder") or config.articles)
-    try:
-        scan = writer.scan_folder(folder, full=False)
-    except FileNotFoundError:
-        scan = _Scan(warnings=[IngestWarning(str(folder), "articles folder not found")])
-    return IndexStatus(Path(config.index), index.generation, int(meta["articles"]), int(meta["chunks"]), index.model_id,
-                       index.factory, str(meta["built_at"]), str(folder), len(scan.upserts) - len(scan.changed),
-                       len(scan.changed), len(scan.removed), tuple(scan.warnings))
-
-
 # --- the writer ----------------------------------------------------------------------------------
 
 
-class _Writer:
+class Writer:
     """The one process allowed to change an index folder, for the length of a `with` block."""
 
-    def __init__(self, target: Path, config: Config, log: Log) -> None:
+    def __init__(self, target: Path, config: Config, log: Log, stages: Stages | None = None) -> None:
         self.target, self.config, self.log = target, config, log
+        self.stages = stages or LocalStages()
         self.folder = target.resolve() if target.exists() else target.absolute()
 
-    def __enter__(self) -> _Writer:
+    def __enter__(self) -> Writer:
         self._lock = writer_lock(self.folder)
         self._lock.__enter__()
         try:
@@ -235,7 +145,7 @@ class _Writer:
 
     # --- scanning ---------------------------------------------------------------------------------
 
-    def scan_folder(self, folder: Path, *, full: bool, progress: bool = False) -> _Scan:
+    def scan_folder(self, folder: Path, *, full: bool, progress: bool = False) -> Scan:
         files, warnings = article_files(folder)
         for warning in warnings:
             self.log(str(warning))
@@ -244,16 +154,16 @@ class _Writer:
         scan.warnings[:0] = warnings
         return scan
 
-    def scan_files(self, files: list[tuple[Path, str]]) -> _Scan:
+    def scan_files(self, files: list[tuple[Path, str]]) -> Scan:
         """Files named by `qa add`: always read (an article removed by id comes back when its file is added again)."""
         return self._scan(files, full=False, every_file=False, reread=True)
 
     def _scan(self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False,
-              reread: bool = False) -> _Scan:
+              reread: bool = False) -> Scan:
         """Read what changed, in worker processes under a time limit; warnings are logged as they happen."""
         known_files = {r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
         known = dict(self.connection.execute("SELECT id, hash FROM articles"))
-        scan = _Scan()
+        scan = Scan()
         present: set[str] = set()
         read: dict[str, tuple[int, int, str]] = {}  # rel → size, mtime, digest of each file sent to a parser
 
@@ -291,7 +201,7 @@ class _Writer:
                 read[rel] = (stat.st_size, stat.st_mtime_ns, digest)
                 yield ParseJob(rel, raw, path.suffix, self.config.max_article_chars)
 
-        for job, parsed in parse_jobs(jobs(), seconds=self.config.parse_seconds):
+        for job, parsed in self.stages.parse(jobs(), self.config):
             size, mtime, digest = read.pop(job.rel)
             if isinstance(parsed, IngestError):
                 warn(job.rel, f"{parsed}, skipped")
@@ -317,7 +227,7 @@ class _Writer:
 
     # --- applying ---------------------------------------------------------------------------------
 
-    def apply(self, scan: _Scan, *, full: bool, progress: bool) -> BuildReport:
+    def apply(self, scan: Scan, *, full: bool, progress: bool) -> BuildReport:
         started = time.perf_counter()
         encoder = shared_encoder(self.config)
         if self.meta.get("model") not in (None, encoder.model_id) and not full:
@@ -336,8 +246,7 @@ class _Writer:
             articles, count = int(self.meta["articles"]), int(self.meta["chunks"])
             return BuildReport(self.target, articles, count, 0, 0, 0, 0, 0, time.perf_counter() - started,
                                tuple(scan.warnings), int(self.meta["generation"]), str(self.meta["factory"]))
-        chunker = Chunker(encoder, max_tokens=min(self.config.chunk_tokens, encoder.max_tokens), model_id=encoder.model_id)
-        chunks = [c for article in scan.upserts for c in chunker.chunk(article)]
+        chunks = self.stages.chunk(scan.upserts, self.config)
         by_id = {a.id: a for a in scan.upserts}
         vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
         members, linked = self._link(scan, chunks, vectors, relink_all)
@@ -361,7 +270,7 @@ class _Writer:
             factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
             meta = {
                 "format": FORMAT, "format_version": FORMAT_VERSION, "ingest_version": INGEST_VERSION, "generation": generation, "model": encoder.model_id,
-                "encoder_backend": encoder.backend, "dimension": encoder.dimension, "max_tokens": chunker.max_tokens,
+                "encoder_backend": encoder.backend, "dimension": encoder.dimension, "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
                 "articles": articles, "chunks": count, "vectors": vector_file(generation), "factory": factory,
                 "stories": settings, "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
                 "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -396,27 +305,22 @@ class _Writer:
                     sentence_vectors[i] = np.frombuffer(sentences, dtype=np.float16).reshape(-1, encoder.dimension).astype(np.float32)
                 else:
                     missing.append(i)
-        started, step = time.perf_counter(), max(encoder.batch_size * 8, 256)
-        for first in range(0, len(missing), step):
-            part = missing[first : first + step]
-            texts, spans = [], []
-            for i in part:
-                chunk, article = chunks[i], articles[chunks[i].article_id]
-                prefix = embed_prefix(article)
-                shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
-                texts.append(embed_text(article, chunk))
-                spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
-            got, got_spans = encoder.encode_chunks(texts, spans)
-            vectors[part] = got
-            for i, span_vectors in zip(part, got_spans):
-                sentence_vectors[i] = span_vectors
-            done = first + len(part)
-            if progress or len(missing) > step:
-                rate = done / max(time.perf_counter() - started, 1e-9)
-                self.log(f"embedded {done}/{len(missing)} chunks ({rate:.0f} chunks/s)")
+        texts, spans = [], []
+        for i in missing:
+            chunk, article = chunks[i], articles[chunks[i].article_id]
+            prefix = embed_prefix(article)
+            shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
+            texts.append(embed_text(article, chunk))
+            spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
+        quiet = not progress and len(missing) <= 256  # a small `qa add` says nothing until its summary
+        got, got_spans = self.stages.embed(texts, spans, self.config, (lambda _: None) if quiet else self.log)
+        if len(missing):
+            vectors[missing] = got
+        for i, span_vectors in zip(missing, got_spans):
+            sentence_vectors[i] = span_vectors
         return vectors, sentence_vectors, len(missing)
 
-    def _link(self, scan: _Scan, chunks: list[Chunk], vectors: np.ndarray,
+    def _link(self, scan: Scan, chunks: list[Chunk], vectors: np.ndarray,
               relink_all: bool) -> tuple[list[StoryMember], dict[str, StoryMember]]:
         """Stories for the new articles (and for every article when the linking rules changed).
 
@@ -477,7 +381,7 @@ class _Writer:
                         sentences_json(chunk), f16(vectors[i])))
             db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
 
-    def _update_keywords(self, scan: _Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool) -> None:
+    def _update_keywords(self, scan: Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool) -> None:
         """Apply the change to the keyword index and commit it, before the metadata commits.
 
         Deleting by article id before adding makes this safe to apply twice; a keyword index whose
@@ -526,24 +430,3 @@ class _Writer:
         return factory
 
 
-def _upgrade(config: Config, *, progress: bool, log: Log) -> BuildReport:
-    """An index of an earlier format is rebuilt whole beside it, then swapped in."""
-    target = Path(config.index)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    staging = target.parent / f".{target.name}.building-{stamp}"
-    log(f"{target} has an older index format; building a new one beside it")
-    report = build_index(dataclasses.replace(config, index=staging), full=True, progress=progress, log=log)
-    old = target.resolve()
-    final = target.parent / f"{target.name}.{stamp}"
-    staging.rename(final)
-    link = target.parent / f".{target.name}.link-{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(final.name)
-    if target.is_symlink():
-        os.replace(link, target)
-    else:
-        target.rename(target.parent / f".{target.name}.old-{stamp}")
-        os.replace(link, target)
-        old = target.parent / f".{target.name}.old-{stamp}"
-    shutil.rmtree(old, ignore_errors=True)
-    return dataclasses.replace(report, path=target)

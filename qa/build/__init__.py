@@ -1,0 +1,151 @@
+"""Build: articles folder → a new generation of the index, applying only what changed.
+
+    scan the folder → diff against the index → parse, chunk and embed what is new → one commit
+
+`writer.py` holds the writer (the diff and the atomic commit); `stages.py` the heavy steps,
+run here or on a Ray cluster (`on_ray.py`, `qa build --ray`). This module is the public side:
+build, add, remove and status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import shutil
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..embedding import shared_encoder
+from ..errors import BuildError
+from ..records import IngestWarning
+from ..storage import FILE_NAME, Index, is_legacy, read_meta
+from ..storage.metadata import connect
+from .stages import LocalStages, Stages
+from .writer import BuildReport, Log, Scan, Writer, article_hash
+
+__all__ = ["build_index", "recorded_articles", "add_articles", "remove_articles", "index_status", "BuildReport",
+           "IndexStatus", "article_hash", "Stages", "LocalStages"]
+
+
+def build_index(config: Config, *, full: bool = False, progress: bool = False, log: Log = lambda _: None,
+                stages: Stages | None = None) -> BuildReport:
+    """Bring the index at `config.index` up to date with `config.articles` (everything, with `full`).
+
+    `stages` says where parsing, chunking and embedding run (default: here; `RayStages` for a
+    Ray cluster); the result is the same index either way.
+    """
+    target = Path(config.index)
+    if target.exists() and is_legacy(target.resolve()):
+        return _upgrade(config, progress=progress, log=log, stages=stages)
+    shared_encoder(config)  # a model that cannot load fails here, before anything is written
+    with Writer(target, config, log, stages) as writer:
+        scan = writer.scan_folder(Path(config.articles), full=full, progress=progress)
+        return writer.apply(scan, full=full, progress=progress)
+
+
+
+
+def recorded_articles(config: Config) -> Config:
+    """`config` with the articles folder the index at `config.index` was built from, when it records one.
+
+    A rebuild must sync an index with its own folder: `qa serve --index DIR` started elsewhere
+    would otherwise rebuild from `./articles` and drop every article that is not there.
+    """
+    database = Path(config.index) / FILE_NAME
+    if not database.exists():
+        return config
+    try:
+        folder = read_meta(connect(database)).get("articles_folder")
+    except sqlite3.DatabaseError:
+        return config
+    return config.with_overrides(articles=folder) if folder else config
+
+
+def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
+    """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
+    with Writer(Path(config.index), config, log) as writer:
+        folder = writer.articles_folder()
+        scan = writer.scan_files([writer.adopt(Path(p), folder) for p in paths])
+        if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
+            raise BuildError("none of the given files holds a readable article; the index is unchanged: "
+                             + "; ".join(str(w) for w in scan.warnings))
+        return writer.apply(scan, full=False, progress=progress)
+
+
+def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
+    """Remove articles by id; a later build does not bring them back while their file is unchanged."""
+    with Writer(Path(config.index), config, log) as writer:
+        known = {r[0] for r in writer.connection.execute("SELECT id FROM articles")}
+        missing = [a for a in article_ids if a not in known]
+        if missing:
+            raise BuildError(f"not in the index: {', '.join(missing)} (see `qa status --articles`)")
+        return writer.apply(Scan(removed=set(article_ids)), full=False, progress=False)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: Path
+    generation: int
+    articles: int
+    chunks: int
+    model: str
+    factory: str
+    built_at: str
+    articles_folder: str
+    pending_added: int
+    pending_changed: int
+    pending_removed: int
+    warnings: tuple[IngestWarning, ...]
+
+    def summary(self) -> str:
+        pending = (f"a build would add {self.pending_added}, change {self.pending_changed} and remove "
+                   f"{self.pending_removed} articles" if self.pending_added or self.pending_changed or self.pending_removed
+                   else "up to date with its articles folder")
+        return (f"index {self.path} (generation {self.generation}): {self.articles} articles, {self.chunks} chunks\n"
+                f"model {self.model}; vectors {self.factory}; built {self.built_at} from {self.articles_folder}\n{pending}")
+
+
+def index_status(config: Config) -> IndexStatus:
+    """What the index holds and what a build of its articles folder would change (reads, never writes)."""
+    index = Index(config.index)
+    meta = index.manifest
+    writer = Writer.__new__(Writer)
+    writer.connection, writer.config, writer.log, writer.meta = index.connection, config, lambda _: None, meta
+    writer.stages = LocalStages()
+    folder = Path(meta.get("articles_folder") or config.articles)
+    try:
+        scan = writer.scan_folder(folder, full=False)
+    except FileNotFoundError:
+        scan = Scan(warnings=[IngestWarning(str(folder), "articles folder not found")])
+    return IndexStatus(Path(config.index), index.generation, int(meta["articles"]), int(meta["chunks"]), index.model_id,
+                       index.factory, str(meta["built_at"]), str(folder), len(scan.upserts) - len(scan.changed),
+                       len(scan.changed), len(scan.removed), tuple(scan.warnings))
+
+
+
+def _upgrade(config: Config, *, progress: bool, log: Log, stages: Stages | None) -> BuildReport:
+    """An index of an earlier format is rebuilt whole beside it, then swapped in."""
+    target = Path(config.index)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    staging = target.parent / f".{target.name}.building-{stamp}"
+    log(f"{target} has an older index format; building a new one beside it")
+    report = build_index(dataclasses.replace(config, index=staging), full=True, progress=progress, log=log, stages=stages)
+    old = target.resolve()
+    final = target.parent / f"{target.name}.{stamp}"
+    staging.rename(final)
+    link = target.parent / f".{target.name}.link-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(final.name)
+    if target.is_symlink():
+        os.replace(link, target)
+    else:
+        target.rename(target.parent / f".{target.name}.old-{stamp}")
+        os.replace(link, target)
+        old = target.parent / f".{target.name}.old-{stamp}"
+    shutil.rmtree(old, ignore_errors=True)
+    return dataclasses.replace(report, path=target)
+
