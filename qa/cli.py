@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="bring the index up to date with a folder of articles (only what changed)")
     build.add_argument("--articles", help="folder or file of articles (default: the index's own folder, else articles/)")
     build.add_argument("--full", action="store_true", help="rebuild everything from the files")
+    build.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                       help="parse, chunk and embed on a Ray cluster (no address: start a local one, or $RAY_ADDRESS)")
     common(build)
 
     add = commands.add_parser("add", help="add or update articles (files outside the articles folder are copied in)")
@@ -100,7 +102,16 @@ def _build(args: argparse.Namespace, config: Config) -> int:
 
     if args.articles is None:  # the index remembers its articles folder
         config = recorded_articles(config)
-    print(build_index(config, full=args.full, progress=True, log=_log).summary())
+    stages = None
+    if args.ray is not None:
+        from .build.on_ray import RayStages, ray_address
+
+        stages = RayStages(ray_address(args.ray))
+    try:
+        print(build_index(config, full=args.full, progress=True, log=_log, stages=stages).summary())
+    finally:
+        if stages is not None:
+            stages.close()
     return 0
 
 
