@@ -21,7 +21,7 @@ from .dates import format_date
 from .query import Query
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
-from .storage import Index
+from .storage import AnyIndex
 
 __all__ = ["compose", "is_answered", "REVERSAL", "CONFIRMATION", "reverses", "confirms"]
 
@@ -53,7 +53,7 @@ def _changes_status(sentence: str) -> bool:
     return reverses(sentence) or confirms(sentence)
 
 
-def compose(question: str, query: Query, passages: list[Passage], idx: Index, config: Config,
+def compose(question: str, query: Query, passages: list[Passage], idx: AnyIndex, config: Config,
             notes: Sequence[str] = ()) -> Answer:
     """The answer to `question` from its retrieved passages; declines when they are not evidence.
 

@@ -1,4 +1,4 @@
-"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa ask`, `qa serve`, `qa eval`.
+"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa shard`, `qa ask`, `qa serve`, `qa eval`.
 
 Every command takes `--index` and `--model`; settings otherwise come from
 `QA_*` environment variables (see `Config`). Errors print one line and exit 2.
@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--articles", action="store_true", help="list the indexed article ids")
     common(status)
 
+    shard = commands.add_parser("shard", help="write the index as N shard indexes with a manifest (served as one)")
+    shard.add_argument("--shards", type=int, required=True)
+    shard.add_argument("--out", required=True, help="folder of the shard set (replaced whole if it is one)")
+    common(shard)
+
     ask = commands.add_parser("ask", help="answer one question with citations")
     ask.add_argument("question")
     ask.add_argument("--k", type=int, help="passages to retrieve (default 5)")
@@ -59,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--articles", help="articles to index when no index exists yet")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--shard-workers", choices=["local", "ray"],
+                       help="a shard set is read here (local) or by one Ray actor per shard (ray; cluster: $QA_RAY_ADDRESS)")
     common(serve)
 
     evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
@@ -77,8 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             index=args.index, model=args.model, articles=getattr(args, "articles", None),
             k=getattr(args, "k", None) if args.command == "ask" else None,
             host=getattr(args, "host", None), port=getattr(args, "port", None),
+            shard_workers=getattr(args, "shard_workers", None),
         ) if args.command not in ("status",) else Config.from_env().with_overrides(index=args.index, model=args.model)
-        commands = {"build": _build, "add": _add, "remove": _remove, "status": _status, "ask": _ask, "serve": _serve, "eval": _eval}
+        commands = {"build": _build, "add": _add, "remove": _remove, "status": _status, "shard": _shard, "ask": _ask,
+                    "serve": _serve, "eval": _eval}
         return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -106,7 +115,7 @@ def _build(args: argparse.Namespace, config: Config) -> int:
     if args.ray is not None:
         from .build.on_ray import RayStages, ray_address
 
-        stages = RayStages(ray_address(args.ray))
+        stages = RayStages(ray_address(args.ray or config.ray_address))
     try:
         print(build_index(config, full=args.full, progress=True, log=_log, stages=stages).summary())
     finally:
@@ -140,6 +149,13 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         from .storage import Index
 
         print("\n".join(Index(config.index).article_ids()))
+    return 0
+
+
+def _shard(args: argparse.Namespace, config: Config) -> int:
+    from .build.shards import split_index
+
+    print(split_index(config, args.out, args.shards, log=_log).summary())
     return 0
 
 

@@ -113,6 +113,11 @@ class Config:
     port: int = 7860
     #: Questions the web UI answers at once (bench/load.py measures the throughput against it).
     concurrency: int = 4
+    #: A shard set (`qa shard`) is read in this process (`local`) or by one Ray actor per shard
+    #: (`ray`: shards in their own processes, on any node of the cluster at `ray_address`).
+    shard_workers: str = "local"
+    #: The Ray cluster for `shard_workers=ray` and `qa build --ray` (empty: start a local one).
+    ray_address: str = ""
 
     def __post_init__(self) -> None:
         for name in ("articles", "index", "cache_dir"):  # `Config(index="path/to/index")` works as well as a Path
@@ -143,7 +148,8 @@ class Config:
         return dataclasses.replace(self, **given)
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("hybrid", "dense", "bm25"), "backend": ("auto", "onnx", "torch")}
+_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("hybrid", "dense", "bm25"), "backend": ("auto", "onnx", "torch"),
+                                         "shard_workers": ("local", "ray")}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -26,7 +26,7 @@ from .errors import IndexMismatchError, NoMatchError
 from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_terms, parse_constraints, status_margin
 from .records import Answer, Passage
 from .retrieval import search
-from .storage import Filter, Index
+from .storage import AnyIndex, Filter, Index, open_index
 
 __all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
 
@@ -79,7 +79,7 @@ class Engine:
     def __init__(self, config: Config, index: Path | str | None = None) -> None:
         self.config = config
         self.path = Path(index) if index is not None else Path(config.index)
-        self._index: Index | None = None
+        self._index: AnyIndex | None = None
         self._lock = threading.Lock()
         self._examples: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -87,12 +87,13 @@ class Engine:
     def encoder(self) -> Encoder:
         return shared_encoder(self.config)
 
-    def index(self) -> Index:
-        """The current generation, reloaded when a build has committed a newer one."""
+    def index(self) -> AnyIndex:
+        """The current generation (of one index or a shard set), reloaded when a newer one was committed."""
         with self._lock:
             current = self._index
             if current is None or current.generation_now() != current.generation:
-                fresh = Index(self.path, nprobe=self.config.ivf_nprobe)
+                fresh = open_index(self.path, nprobe=self.config.ivf_nprobe, shard_workers=self.config.shard_workers,
+                                   ray_address=self.config.ray_address)
                 if fresh.model_id != self.encoder.model_id:
                     raise IndexMismatchError(
                         f"index at {self.path} was built with model {fresh.model_id!r}, but the configured model is "
@@ -101,7 +102,7 @@ class Engine:
                 self._index = current = fresh
             return current
 
-    def make_query(self, question: str, index: Index) -> tuple[Query, list[str]]:
+    def make_query(self, question: str, index: AnyIndex) -> tuple[Query, list[str]]:
         """The question read and encoded once: vector, words, outlets, dates, and whether it asks how things stand."""
         text, notes = prepare_question(question, self.config)
         vector = self.encoder.encode([text])[0]
@@ -140,7 +141,7 @@ class Engine:
             return compose(question, query, passages, index, self.config, notes)
 
 
-def _checked_filter(index: Index, where: Filter) -> Filter:
+def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
     """`where`, or a one-line `NoMatchError` saying what matched nothing and what there is."""
     if not where or index.admits_any(where):
         return where
@@ -218,7 +219,7 @@ def _build_the_sample_index(config: Config) -> None:
     print(build_index(config).summary(), file=sys.stderr, flush=True)
 
 
-def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> Index:
+def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> AnyIndex:
     """The current generation of an index (an `Index`, a folder path, or the configured default)."""
     return engine_for(index, config).index()
 

@@ -28,13 +28,13 @@ import numpy as np
 from .config import Config, Mode
 from .query import Query
 from .records import Citation, Passage
-from .storage import CandidateRows, Filter, Index
+from .storage import AnyIndex, CandidateRows, Filter
 from .storage.keyword import analyze
 
 __all__ = ["search", "renumber", "on_topic", "narrowed"]
 
 
-def search(idx: Index, query: Query, k: int, *, mode: Mode, where: Filter, config: Config) -> list[Passage]:
+def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, config: Config) -> list[Passage]:
     """The `k` best passages for `query` among the chunks `where` admits; one metadata snapshot."""
     with idx.snapshot():
         scores = _rank(idx, query, where, mode, config)
@@ -62,7 +62,7 @@ class _Scores:
     order: np.ndarray  #: rows, best first
 
 
-def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
+def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
     implied = query.constraints
     if implied.published and (implied.since or implied.until):
         # A date bound to a report filters, unless it would leave nothing (then it only boosts).
@@ -99,7 +99,7 @@ def _rank(idx: Index, query: Query, where: Filter, mode: Mode, config: Config) -
     return scores
 
 
-def _dense(idx: Index, query: Query, where: Filter, pool: int, listed_max: int) -> np.ndarray:
+def _dense(idx: AnyIndex, query: Query, where: Filter, pool: int, listed_max: int) -> np.ndarray:
     """The nearest chunks among those `where` admits.
 
     A selective filter goes into FAISS as an id selector. A broad one would cost more to list (at
@@ -116,7 +116,7 @@ def _dense(idx: Index, query: Query, where: Filter, pool: int, listed_max: int) 
 
 
 
-def _keyword_of(idx: Index, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:
+def _keyword_of(idx: AnyIndex, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:
     """BM25 of each row: from the keyword pools, or asked of the index for the dense-only rows."""
     bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
     unknown = np.isnan(bm25)
@@ -159,7 +159,7 @@ def _constraint_boost(rows: CandidateRows, query: Query, config: Config) -> np.n
     return boost
 
 
-def _story_first(idx: Index, query: Query, scores: _Scores, bm25: np.ndarray, where: Filter, best_keyword: float,
+def _story_first(idx: AnyIndex, query: Query, scores: _Scores, bm25: np.ndarray, where: Filter, best_keyword: float,
                  reachable: float, mode: Mode, config: Config) -> _Scores:
     """For a status question: the best passage's story, brought in whole, newest dated report first.
 
@@ -226,7 +226,7 @@ def _spread(scores: _Scores, k: int, config: Config) -> list[int]:
     return chosen
 
 
-def _passages(idx: Index, scores: _Scores, chosen: list[int], query: Query, config: Config) -> list[Passage]:
+def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, config: Config) -> list[Passage]:
     """Passages with citations: each cites its sentence that best answers the question (no model runs)."""
     loaded = idx.chunks([int(scores.rows.ids[j]) for j in chosen])
     passages = []

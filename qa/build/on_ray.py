@@ -152,7 +152,7 @@ class RayStages(Stages):
               log: Log) -> tuple[np.ndarray, list[np.ndarray]]:
         log(f"embedding {len(texts)} chunks on Ray ({self.nodes} nodes, {self.cpus} CPUs)")
         results = self._run(list(zip(texts, spans)), _Embedder, log, fn_constructor_kwargs={"config": self._one_thread(config)},
-                            compute=self._actors(), batch_size=64, num_cpus=1)
+                            compute=self._actors(), batch_size=32, num_cpus=1)
         if not results:
             return np.zeros((0, 0), dtype=np.float32), []
         log(f"embedded on {len(self.embedded_on)} of {self.nodes} nodes")

@@ -33,14 +33,14 @@ from ..ingest import INGEST_VERSION, SUPPORTED, IngestError, article_files
 from ..ingest.files import file_id
 from ..ingest.pool import ParseJob
 from ..records import Article, Chunk, IngestWarning
-from ..storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, read_meta, vector_file, writer_lock
+from ..storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_sharded, read_meta, vector_file, writer_lock
 from ..storage.keyword import KeywordIndex
 from ..storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
 from ..storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 from ..stories import StoryMember, assign_stories, linking_settings
 from .stages import LocalStages, Stages
 
-__all__ = ["Writer", "Scan", "BuildReport", "article_hash", "Log"]
+__all__ = ["Writer", "Scan", "BuildReport", "article_hash", "add_keywords", "Log"]
 
 Log = Callable[[str], None]
 
@@ -87,6 +87,12 @@ class Scan:
 
 
 
+def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> int:
+    """A chunk's keyword document (the text it was embedded with, its article, date and source); its length."""
+    return keywords.add(chunk.id, article.id, embed_text(article, chunk), article.date.toordinal() if article.date else 0,
+                 (article.source or "").casefold())
+
+
 def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path, str]]:
     """The files, with a progress bar on the terminal for a command-line build."""
     if not shown or len(files) < 20:
@@ -108,6 +114,9 @@ class Writer:
         self.folder = target.resolve() if target.exists() else target.absolute()
 
     def __enter__(self) -> Writer:
+        if is_sharded(self.folder):
+            raise BuildError(f"{self.target} is a shard set (made by `qa shard`); build its source index "
+                             "and run `qa shard` again")
         self._lock = writer_lock(self.folder)
         self._lock.__enter__()
         try:
@@ -397,17 +406,13 @@ class Writer:
                 for row in rows:
                     article = article_from_row(row[:8])
                     if article.id not in scan.removed and article.id not in scan.changed:
-                        self._add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
+                        add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
         else:
             keywords.delete_articles(scan.removed | scan.changed | set(articles))
         for chunk in chunks:
-            self._add_keywords(keywords, articles[chunk.article_id], chunk)
+            add_keywords(keywords, articles[chunk.article_id], chunk)
         keywords.commit()
 
-    @staticmethod
-    def _add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> None:
-        keywords.add(chunk.id, article.id, embed_text(article, chunk), article.date.toordinal() if article.date else 0,
-                     (article.source or "").casefold())
 
     def _write_vectors(self, db: sqlite3.Connection, generation: int, count: int, dropped: np.ndarray,
                        chunks: list[Chunk], vectors: np.ndarray, full: bool, dimension: int) -> str:

@@ -4,12 +4,26 @@
     <index>/vectors/g*.faiss   the FAISS index of a generation, keyed by chunk id (vectors.py)
     <index>/build.lock         held by the one build that may write (generations.py)
 
-`Index` (reader.py) is a loaded generation; `qa/build.py` writes new ones.
+`Index` (reader.py) is a loaded generation; `qa/build/` writes new ones. A shard set (`shards.json`
+and shard folders of this format, written by `qa shard`) is read as one by `ShardedIndex` (sharded.py).
 """
+
+from pathlib import Path
 
 from .generations import housekeep, is_legacy, vector_file, writer_lock
 from .metadata import FILE_NAME, CandidateRows
 from .reader import FORMAT, FORMAT_VERSION, Filter, Index, read_meta
+from .sharded import ShardedIndex, is_sharded
 
-__all__ = ["Index", "Filter", "CandidateRows", "FORMAT", "FORMAT_VERSION", "FILE_NAME", "read_meta",
-           "writer_lock", "vector_file", "housekeep", "is_legacy"]
+__all__ = ["Index", "ShardedIndex", "AnyIndex", "open_index", "Filter", "CandidateRows", "FORMAT", "FORMAT_VERSION",
+           "FILE_NAME", "read_meta", "writer_lock", "vector_file", "housekeep", "is_legacy", "is_sharded"]
+
+#: What ranking and answers read: one index, or a shard set read as one.
+AnyIndex = Index | ShardedIndex
+
+
+def open_index(path: Path | str, *, nprobe: int = 48, shard_workers: str = "local", ray_address: str = "") -> AnyIndex:
+    """The index at `path`: a shard set when it holds `shards.json`, else one index folder."""
+    if is_sharded(path):
+        return ShardedIndex(path, nprobe=nprobe, workers=shard_workers, ray_address=ray_address or None)
+    return Index(path, nprobe=nprobe)

@@ -16,7 +16,7 @@ next one; a keyword index that disagrees with the metadata in size is rebuilt fr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,13 @@ import Stemmer
 import tantivy
 from bm25s.stopwords import STOPWORDS_EN
 
-__all__ = ["KeywordIndex", "analyze", "KEYWORD_DIR"]
+__all__ = ["KeywordIndex", "analyze", "KEYWORD_DIR", "BALLAST"]
 
 KEYWORD_DIR = "keywords"
+#: The one term of ballast documents: a shard's keyword index gets a few, so that its average chunk
+#: length (BM25's length normalisation) is that of the whole shard set (`qa/build/shards.py`).
+#: `analyze` never yields it (it has no word characters), so no question matches it.
+BALLAST = "#"
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 _STEMMER = Stemmer.Stemmer("english")
@@ -64,8 +68,14 @@ class KeywordIndex:
     def size(self) -> int:
         return int(self._searcher.num_docs)
 
-    def _terms(self, terms: Sequence[str]) -> tantivy.Query:
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "text", t)) for t in terms])
+    def _terms(self, terms: Sequence[str], boosts: Mapping[str, float] | None = None) -> tantivy.Query:
+        """Any of the terms; `boosts` scale a term's score (a shard's scores on the whole set's statistics)."""
+        def one(term: str) -> tantivy.Query:
+            query = tantivy.Query.term_query(self.schema, "text", term)
+            boost = boosts.get(term, 1.0) if boosts else 1.0
+            return query if boost == 1.0 else tantivy.Query.boost_query(query, boost)
+
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, one(t)) for t in terms])
 
     def _filtered(self, query: tantivy.Query, sources: Sequence[str], since: int | None, until: int | None) -> tantivy.Query:
         clauses = [(tantivy.Occur.Must, query)]
@@ -84,19 +94,19 @@ class KeywordIndex:
         return np.array(ids, dtype=np.int64), np.array([score for score, _ in hits], dtype=np.float32)
 
     def search(self, terms: Sequence[str], limit: int, *, sources: Sequence[str] = (), since: int | None = None,
-               until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               until: int | None = None, boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The `limit` best chunks by BM25 among those the filters admit: ids and scores."""
         if not terms or limit <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return self._run(self._filtered(self._terms(terms), sources, since, until), limit)
+        return self._run(self._filtered(self._terms(terms, boosts), sources, since, until), limit)
 
-    def scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+    def scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
         """BM25 of the given chunks (0 where no term occurs)."""
         out = np.zeros(len(ids), dtype=np.float32)
         if not terms or not len(ids):
             return out
         only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(self.schema, "chunk", [int(i) for i in ids]), 0.0)
-        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, self._terms(terms))])
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, self._terms(terms, boosts))])
         found, scores = self._run(query, len(ids))
         where = {int(i): n for n, i in enumerate(ids)}
         for chunk, score in zip(found, scores):
@@ -109,6 +119,10 @@ class KeywordIndex:
             _, scores = self._run(tantivy.Query.term_query(self.schema, "text", term), 1)
             self._term_max[term] = float(scores[0]) if len(scores) else 0.0
         return self._term_max[term]
+
+    def statistics(self, terms: Sequence[str]) -> tuple[int, list[int]]:
+        """Documents, and documents holding each term: what BM25's idf is made of."""
+        return int(self._searcher.num_docs), [int(self._searcher.doc_freq("text", t)) for t in terms]
 
     # --- writing --------------------------------------------------------------------------------
 
@@ -125,9 +139,16 @@ class KeywordIndex:
     def delete_all(self) -> None:
         self.writer.delete_all_documents()
 
-    def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> None:
-        self.writer.add_document(tantivy.Document(text=" ".join(analyze(text)), chunk=chunk_id, article=article_id,
-                                                  date=date, source=source))
+    def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> int:
+        """Index one chunk; returns its number of terms (its length, for BM25)."""
+        terms = analyze(text)
+        self.writer.add_document(tantivy.Document(text=" ".join(terms), chunk=chunk_id, article=article_id, date=date, source=source))
+        return len(terms)
+
+    def add_ballast(self, lengths: Sequence[int]) -> None:
+        """Documents that no question can match, of the given lengths (see `BALLAST`)."""
+        for length in lengths:
+            self.writer.add_document(tantivy.Document(text=" ".join([BALLAST] * length), chunk=-1, article="", date=0, source=""))
 
     def commit(self) -> None:
         if self._writer is not None:

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +88,9 @@ class Index:
         self.folder = self.path.resolve()
         database = self.folder / FILE_NAME
         if not database.exists():
+            if (self.folder / "shards.json").exists():
+                raise IndexMismatchError(f"{self.path} is a shard set (made by `qa shard`): serve it or ask it; to change it, "
+                                         "build its source index and run `qa shard` again")
             if is_legacy(self.folder):
                 raise IndexMismatchError(f"index at {self.path} has an older format; rebuild it with `qa build --index {self.path}`")
             raise IndexNotFoundError(f"no index at {self.path}; build one with `qa build --index {self.path}`")
@@ -208,21 +211,35 @@ class Index:
         return np.array([r[0] for r in rows.fetchall()], dtype=np.int64)
 
     def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
-        ids, _ = search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
-        return ids
+        return self.dense_scored(vector, limit, allowed)[0]
 
-    def keyword(self, terms: Sequence[str], limit: int, where: Filter) -> tuple[np.ndarray, np.ndarray]:
+    def dense_scored(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest chunks' ids and (approximate) similarities."""
+        return search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
+
+    def keyword(self, terms: Sequence[str], limit: int, where: Filter,
+                boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The `limit` best chunks by BM25 among those `where` admits: ids and scores."""
         return self.keywords.search(terms, limit, sources=where.sources, since=where.since.toordinal() if where.since else None,
-                                    until=where.until.toordinal() if where.until else None)
+                                    until=where.until.toordinal() if where.until else None, boosts=boosts)
 
-    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray) -> np.ndarray:
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
         """BM25 of the given chunks (0 where no term occurs)."""
-        return self.keywords.scores(terms, ids)
+        return self.keywords.scores(terms, ids, boosts)
 
     def reachable(self, terms: Sequence[str]) -> float:
         """The sum of the best BM25 score each term reaches anywhere: what a chunk's score is a share of."""
-        return sum(self.keywords.term_max(t) for t in set(terms))
+        return sum(self.term_maxes(terms).values())
+
+    def term_maxes(self, terms: Sequence[str]) -> dict[str, float]:
+        """The best BM25 score each term alone reaches in any chunk."""
+        return {t: self.keywords.term_max(t) for t in set(terms)}
+
+    def term_statistics(self, terms: Sequence[str]) -> tuple[int, int, list[int]]:
+        """What BM25's idf is made of: the keyword index's documents (ballast included: tantivy counts
+        them), the real chunks among them, and the chunks holding each term."""
+        documents, holding = self.keywords.statistics(terms)
+        return documents, documents - int(self.manifest.get("keyword_ballast", 0)), holding
 
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
         return CandidateRows.fetch(self.connection, ids, self.dimension)
@@ -254,10 +271,16 @@ class Index:
 
     def story_of(self, article_id: str) -> list[Article]:
         """The articles of the story that `article_id` belongs to, oldest first (undated last)."""
-        rows = self.connection.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = (SELECT story FROM articles WHERE id = ?)", (article_id,))
-        articles = [article_from_row(r) for r in rows]
+        story = self.story_id_of(article_id)
+        articles = self.story_articles(story) if story is not None else []
         return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
+
+    def story_id_of(self, article_id: str) -> str | None:
+        row = self.connection.execute("SELECT story FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def story_articles(self, story: str) -> list[Article]:
+        return [article_from_row(r) for r in self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = ?", (story,))]
 
     def article(self, article_id: str) -> Article | None:
         row = self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()

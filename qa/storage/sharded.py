@@ -1,0 +1,293 @@
+"""Serving from shards: several shard indexes answered as one (scatter, then gather).
+
+`ShardedIndex` has the reading interface of `Index`, so ranking (`qa/retrieval.py`) and answers
+do not know whether they read one index or many. Each call goes to every shard and the results
+are merged: top-k lists by score, candidate rows by the requested order, counts by sum.
+
+Two things keep the merged ranking equal to one big index's:
+- Vectors and metadata are global already: chunk ids, article keys and story ids are those of
+  the index the shards were split from (`qa/build/shards.py`), and cosine is the same anywhere.
+- BM25 is not: its idf and its length normalisation depend on the collection. Before a keyword
+  search the shards report their document counts and each term's document frequency, and each
+  shard scores with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of
+  Elasticsearch's dfs_query_then_fetch). Each shard's keyword index also holds a few "ballast"
+  documents that no question matches, written so that its average chunk length is the whole
+  set's (`qa/build/shards.py`); the boosts count tantivy's documents, ballast included.
+
+Shards are local folders opened in this process, or Ray actors (`ray_shards`), one process
+per shard, on any node of a Ray cluster: the same calls, sent with `.remote()` and gathered
+with `ray.get`, so a query's fan-out runs in parallel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from ..records import Article, Chunk
+from .metadata import CandidateRows
+from .reader import Filter, Index
+
+__all__ = ["ShardedIndex", "is_sharded", "MANIFEST", "SHARDS_FORMAT", "SHARDS_VERSION", "ray_shards"]
+
+MANIFEST = "shards.json"
+SHARDS_FORMAT = "qa-shards"
+SHARDS_VERSION = 1
+
+
+def is_sharded(path: Path | str) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def _idf(documents: int, holding: int) -> float:
+    """BM25's idf as tantivy computes it (Lucene's BM25 with the +1 inside the log)."""
+    return math.log(1.0 + (documents - holding + 0.5) / (holding + 0.5))
+
+
+class _ShardServer:
+    """One shard in its own process (a Ray actor): the `Index` calls, by name."""
+
+    def __init__(self, path: str, nprobe: int) -> None:
+        self.index = Index(path, nprobe=nprobe)
+
+    def call(self, name: str, *args: Any) -> Any:
+        return getattr(self.index, name)(*args)
+
+    def where(self) -> tuple[int, str]:
+        """This shard's process id and Ray node id (where a shard lives, for operators and tests)."""
+        import os
+
+        import ray
+
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+
+def ray_shards(folders: Sequence[Path], nprobe: int, address: str | None = None) -> list[Any]:
+    """One Ray actor per shard folder (started on whichever nodes have room), ready to answer."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}})
+    server = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_ShardServer)
+    actors = [server.remote(str(folder), nprobe) for folder in folders]
+    ray.get([a.call.remote("generation_now") for a in actors])  # each has loaded its shard (or raises here)
+    return actors
+
+
+class ShardedIndex:
+    """A shard set (`shards.json` and its shard folders), read as one index."""
+
+    def __init__(self, path: Path | str, *, nprobe: int = 48, workers: str = "local", ray_address: str | None = None,
+                 global_idf: bool = True) -> None:
+        self.path = Path(path)
+        self.global_idf = global_idf  #: False only to measure what the whole set's idf is worth (bench/shards.py)
+        self.folder = self.path.resolve()
+        try:
+            self.manifest_file = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexNotFoundError(f"no shard set at {self.path}") from None
+        except (OSError, ValueError) as error:
+            raise CorruptIndexError(f"the shard manifest {self.path / MANIFEST} is damaged ({error}); run `qa shard` again") from error
+        if self.manifest_file.get("format") != SHARDS_FORMAT or self.manifest_file.get("format_version") != SHARDS_VERSION:
+            raise IndexMismatchError(f"{self.path / MANIFEST} is not a shard set this qa reads; run `qa shard` again")
+        self.generation = int(self.manifest_file["generation"])
+        folders = [self.folder / name for name in self.manifest_file["shards"]]
+        self.local: list[Index] = [Index(f, nprobe=nprobe) for f in folders]  # validates every shard here
+        self.remote: list[Any] = ray_shards(folders, nprobe, ray_address) if workers == "ray" else []
+        first = self.local[0].manifest
+        self.dimension = int(first["dimension"])
+        self.manifest: dict[str, Any] = dict(first) | {
+            "articles": sum(int(s.manifest["articles"]) for s in self.local),
+            "chunks": sum(int(s.manifest["chunks"]) for s in self.local),
+            "factory": " + ".join(sorted({s.factory for s in self.local})) + f" × {len(self.local)} shards",
+            "built_at": self.manifest_file["built_at"], "generation": self.generation,
+        }
+        if len({s.model_id for s in self.local}) != 1:
+            raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
+        self._statistics: dict[str, list[tuple[int, int, int]]] = {}  # term → per shard (documents, chunks, holding)
+        self._sources: list[str] | None = None
+
+    # --- fan-out ---------------------------------------------------------------------------------
+
+    def _each(self, name: str, *args: Any) -> list[Any]:
+        """`name(*args)` on every shard: in parallel on Ray actors, else one after another here."""
+        if self.remote:
+            import ray
+
+            return ray.get([actor.call.remote(name, *args) for actor in self.remote])
+        return [getattr(shard, name)(*args) for shard in self.local]
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model"])
+
+    @property
+    def factory(self) -> str:
+        return str(self.manifest["factory"])
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.local)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Shards are written once and never changed in place, so a query sees one set throughout."""
+        with ExitStack() as stack:
+            for shard in self.local if not self.remote else ():
+                stack.enter_context(shard.snapshot())
+            yield None
+
+    def generation_now(self) -> int:
+        try:
+            return int(json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))["generation"])
+        except (OSError, ValueError, KeyError):
+            return self.generation
+
+    # --- keyword statistics of the whole set -----------------------------------------------------------
+
+    def _boosts(self, terms: Sequence[str]) -> list[dict[str, float]]:
+        """Per shard, the factor that turns its idf of each term into the whole set's."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._statistics]
+        if missing:
+            per_shard = self._each("term_statistics", missing)  # (tantivy's documents, real chunks, holding each term)
+            for n, term in enumerate(missing):
+                self._statistics[term] = [(documents, real, holding[n]) for documents, real, holding in per_shard]
+        boosts: list[dict[str, float]] = [{} for _ in range(self.shard_count)]
+        for term in dict.fromkeys(terms) if self.global_idf else ():
+            stats = self._statistics[term]
+            total = _idf(sum(real for _, real, _ in stats), sum(h for _, _, h in stats))
+            for shard, (documents, _, holding) in enumerate(stats):
+                if holding:
+                    boosts[shard][term] = total / _idf(documents, holding)
+        return boosts
+
+    def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
+        boosts = self._boosts(terms)
+        if self.remote:
+            import ray
+
+            return ray.get([actor.call.remote(name, terms, *args, boost) for actor, boost in zip(self.remote, boosts)])
+        return [getattr(shard, name)(terms, *args, boost) for shard, boost in zip(self.local, boosts)]
+
+    # --- what ranking needs ------------------------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        if self._sources is None:
+            self._sources = sorted({s for shard in self._each("sources") for s in shard})
+        return self._sources
+
+    def date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        ranges = self._each("date_range")
+        lows = [low for low, _ in ranges if low]
+        highs = [high for _, high in ranges if high]
+        return (min(lows) if lows else None), (max(highs) if highs else None)
+
+    def admits_any(self, where: Filter) -> bool:
+        return any(self._each("admits_any", where))
+
+    def share(self, where: Filter) -> float:
+        articles = [int(s.manifest["articles"]) for s in self.local]
+        shares = self._each("share", where)
+        return sum(a * s for a, s in zip(articles, shares)) / max(sum(articles), 1)
+
+    def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
+        passing = {int(i) for part in self._each("admitted", ids, where) for i in part}
+        return np.array([int(i) for i in ids if int(i) in passing], dtype=np.int64)
+
+    def filtered_ids(self, where: Filter) -> np.ndarray:
+        return np.concatenate([np.zeros(0, dtype=np.int64), *self._each("filtered_ids", where)])
+
+    def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
+        return _top(self._each("dense_scored", vector, limit, allowed), limit)[0]
+
+    def keyword(self, terms: Sequence[str], limit: int, where: Filter,
+                boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return _top(self._each_boosted("keyword", terms, limit, where), limit)
+
+    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
+        if not terms or not len(ids):
+            return np.zeros(len(ids), dtype=np.float32)
+        return np.sum(self._each_boosted("keyword_scores", terms, ids), axis=0).astype(np.float32)  # 0 where a shard lacks the chunk
+
+    def reachable(self, terms: Sequence[str]) -> float:
+        maxes = self._each("term_maxes", terms)
+        boosts = self._boosts(terms)
+        return sum(max(m.get(t, 0.0) * b.get(t, 1.0) for m, b in zip(maxes, boosts)) for t in set(terms))
+
+    def candidates(self, ids: Iterable[int]) -> CandidateRows:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        parts = self._each("candidates", wanted)
+        rows = parts[0]
+        for part in parts[1:]:
+            rows = rows.join(part)
+        order = {i: n for n, i in enumerate(wanted)}
+        return _reordered(rows, np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
+
+    def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
+        return np.concatenate([np.zeros(0, dtype=np.int64), *self._each("story_chunk_ids", story, where)])
+
+    # --- what passages and answers need ----------------------------------------------------------------
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
+        out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
+        for part in self._each("chunks", list(ids)):
+            out.update(part)
+        return out
+
+    def story_of(self, article_id: str) -> list[Article]:
+        story = next((s for s in self._each("story_id_of", article_id) if s is not None), None)
+        if story is None:
+            return []
+        articles = [a for part in self._each("story_articles", story) for a in part]
+        return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self._each("article", article_id) if a is not None), None)
+
+    def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
+        rows = [r for part in self._each("article_rows", search, limit) for r in part]
+        rows.sort(key=lambda r: (r[2] == "undated", "" if r[2] == "undated" else _reverse(r[2]), r[0]))
+        return rows[:limit]
+
+    def article_ids(self) -> list[str]:
+        return sorted(i for part in self._each("article_ids") for i in part)
+
+    def chunk_texts(self) -> Iterator[str]:
+        for shard in self.local:
+            yield from shard.chunk_texts()
+
+    def stories(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for part in self._each("stories"):
+            for story, members in part.items():
+                out.setdefault(story, []).extend(members)
+        return {story: sorted(members) for story, members in out.items()}
+
+
+def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `limit` best of several shards' (ids, scores), best first."""
+    ids = np.concatenate([np.zeros(0, dtype=np.int64), *(r[0] for r in results)])
+    scores = np.concatenate([np.zeros(0, dtype=np.float32), *(r[1] for r in results)])
+    order = np.argsort(-scores, kind="stable")[:limit]
+    return ids[order], scores[order]
+
+
+def _reordered(rows: CandidateRows, order: np.ndarray) -> CandidateRows:
+    return CandidateRows(rows.ids[order], rows.articles[order], rows.dates[order], [rows.sources[i] for i in order],
+                         [rows.stories[i] for i in order], rows.vectors[order])
+
+
+def _reverse(iso: str) -> str:
+    """A sort key that puts later ISO dates first."""
+    return "".join(chr(0x7F - ord(c)) for c in iso)

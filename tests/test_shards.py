@@ -1,0 +1,68 @@
+"""Sharded serving in this process: a shard set answers as the index it was split from."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa import Config, build_index
+from qa.build.shards import shard_of, split_index
+from qa.errors import BuildError, IndexMismatchError
+from qa.storage import Index, ShardedIndex
+from qa.storage.compare import compare_indexes
+
+from conftest import NEWER, OLDER, SHARED
+
+QA = str(Path(sys.executable).with_name("qa"))
+
+
+def seed_questions() -> list[str]:
+    path = SHARED / "eval" / "seed_questions.jsonl"
+    questions = [json.loads(line)["question"] for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return questions + ["Did the summit happen?", "What did the White House say about the summit?", "Who met in Geneva?"]
+
+
+def test_a_shard_set_answers_as_the_index_it_was_split_from(seeds: Config, tmp_path: Path) -> None:
+    assert shard_of(NEWER, 3) != shard_of(OLDER, 3)  # the two reports of the story live in different shards
+    report = split_index(seeds, tmp_path / "shards", 3)
+    assert sum(articles for articles, _ in report.shards) == 2
+    folders = [tmp_path / "shards" / f"shard-{n:03d}" for n in range(3)]
+    assert compare_indexes(folders, seeds.index).same()  # nothing lost, nothing re-embedded
+    for folder in folders:
+        Index(folder)  # each shard is an index of its own, an empty one included
+
+    sharded = ShardedIndex(tmp_path / "shards")
+    assert sharded.manifest["chunks"] == Index(seeds.index).manifest["chunks"]
+    for question in seed_questions():
+        single = [p.chunk.id for p in qa.retrieve(question, k=5, index=seeds.index, config=seeds)]
+        shards = [p.chunk.id for p in qa.retrieve(question, k=5, index=tmp_path / "shards", config=seeds)]
+        assert shards == single, question
+
+    answer = qa.answer("Did the summit happen?", index=tmp_path / "shards", config=seeds)
+    assert answer.lead is not None and answer.passages[0].article.id == NEWER  # the newer report leads across shards
+    assert {p.article.id for p in answer.passages[: answer.cited]} == {NEWER, OLDER}
+
+
+def test_a_shard_set_is_read_only_and_says_how_to_change_it(seeds: Config, tmp_path: Path) -> None:
+    split_index(seeds, tmp_path / "shards", 2)
+    with pytest.raises(BuildError, match="shard set"):
+        build_index(seeds.with_overrides(index=tmp_path / "shards"))
+    with pytest.raises(IndexMismatchError, match="shard set"):
+        Index(tmp_path / "shards")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(BuildError, match="not a shard set"):
+        split_index(seeds, tmp_path / "plain", 2)  # never writes over a folder that is not a shard set
+
+    again = subprocess.run([QA, "shard", "--index", str(seeds.index), "--shards", "2", "--out", str(tmp_path / "shards")],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "shards" / "shards.json").read_text())["generation"] == 2  # replaced whole
+    ask = subprocess.run([QA, "ask", "Did the summit happen?", "--index", str(tmp_path / "shards")],
+                         capture_output=True, text=True, timeout=300)
+    assert ask.returncode == 0, ask.stderr
+    assert "Called off" in ask.stdout or "called off" in ask.stdout
