@@ -5,15 +5,17 @@
     >>> qa.retrieve("did the summit happen?", k=5)              # doctest: +SKIP
     >>> qa.answer("did the summit happen?").verdict             # doctest: +SKIP
 
-Wherever an index is asked for, an `Index` or the path of an index folder works.
+Wherever an index is asked for, an `Index` or the path of an index folder works (a shard set
+written by `split_index` / `qa shard` included).
 """
 
 from .build import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
+from .build.shards import split_index
 from .config import Config
 from .engine import Engine, answer, load_index, retrieve
 from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError, NoMatchError, QAError
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
-from .storage import Index
+from .storage import Index, ShardedIndex
 
 __all__ = [
     "retrieve",
@@ -22,11 +24,13 @@ __all__ = [
     "add_articles",
     "remove_articles",
     "index_status",
+    "split_index",
     "load_index",
     "Engine",
     "IndexStatus",
     "Config",
     "Index",
+    "ShardedIndex",
     "BuildReport",
     "Article",
     "Chunk",

@@ -26,7 +26,7 @@ from .errors import IndexMismatchError, NoMatchError
 from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_terms, parse_constraints, status_margin
 from .records import Answer, Passage
 from .retrieval import search
-from .storage import AnyIndex, Filter, Index, open_index
+from .storage import AnyIndex, Filter, Index, ShardedIndex, open_index
 
 __all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
 
@@ -191,10 +191,10 @@ _ENGINES: dict[tuple[str, Config], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def engine_for(index: Index | Path | str | None = None, config: Config | None = None) -> Engine:
-    """The cached engine for an index (an `Index`, a folder path, or the configured default)."""
+def engine_for(index: AnyIndex | Path | str | None = None, config: Config | None = None) -> Engine:
+    """The cached engine for an index (an `Index` or `ShardedIndex`, a folder path, or the configured default)."""
     config = config or Config.from_env()
-    if isinstance(index, Index):
+    if isinstance(index, (Index, ShardedIndex)):
         index = index.path
     if index is None:
         _build_the_sample_index(config)
@@ -219,7 +219,7 @@ def _build_the_sample_index(config: Config) -> None:
     print(build_index(config).summary(), file=sys.stderr, flush=True)
 
 
-def load_index(index: Index | Path | str | None = None, config: Config | None = None) -> AnyIndex:
+def load_index(index: AnyIndex | Path | str | None = None, config: Config | None = None) -> AnyIndex:
     """The current generation of an index (an `Index`, a folder path, or the configured default)."""
     return engine_for(index, config).index()
 
@@ -227,7 +227,7 @@ def load_index(index: Index | Path | str | None = None, config: Config | None = 
 def retrieve(
     question: str,
     k: int = 5,
-    index: Index | Path | str | None = None,
+    index: AnyIndex | Path | str | None = None,
     *,
     mode: Mode | None = None,
     sources: Iterable[str] | str | None = None,
@@ -252,7 +252,7 @@ def answer(
     *,
     sources: Iterable[str] | str | None = None,
     k: int | None = None,
-    index: Index | Path | str | None = None,
+    index: AnyIndex | Path | str | None = None,
     config: Config | None = None,
 ) -> Answer:
     """Answer `question` from the index, with dated, numbered citations; declines when nothing is relevant.
