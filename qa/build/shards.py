@@ -27,7 +27,7 @@ import numpy as np
 from ..config import Config
 from ..errors import BuildError
 from ..records import Chunk
-from ..storage import FILE_NAME, Index, vector_file
+from ..storage import FILE_NAME, Index, housekeep, vector_file
 from ..storage.keyword import KeywordIndex
 from ..storage.metadata import article_columns, article_from_row, connect, transaction
 from ..storage.sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
@@ -62,6 +62,7 @@ def split_index(config: Config, dest: Path | str, shards: int, *, log: Log = lam
     if dest.exists() and not (dest / MANIFEST).exists():
         raise BuildError(f"{dest} exists and is not a shard set; choose another --out")
     previous = json.loads((dest / MANIFEST).read_text(encoding="utf-8")).get("generation", 0) if dest.exists() else 0
+    housekeep(dest.absolute(), 0, dest)  # staging folders of a split that was killed
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     staging = dest.parent / f".{dest.name}.building-{stamp}"
     staging.mkdir(parents=True)
