@@ -33,6 +33,7 @@ $(STAMP): pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/run_eval.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/citations.py
