@@ -33,8 +33,8 @@ $(STAMP): pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_build.py
-	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/run_eval.py
+	$(BIN)/python bench/encoders.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/citations.py
 	$(BIN)/python bench/stories.py

@@ -1,7 +1,7 @@
 """Encoder backends side by side on the same chunk texts, same process: chunks/s and cosine to torch.
 
 Prints figures; asserts nothing. The texts are the embedded texts (title | source | date prefix
-and chunk) of the first N chunks of a built corpus index, so the token lengths are the build's.
+and chunk) of the first N chunks of a built corpus index (`run_eval.py` builds it), so the token lengths are the build's.
 The reference is plain `SentenceTransformer.encode` (batch 32, normalised), the figure issue 8
 compares `qa build` with.
 
