@@ -1,11 +1,12 @@
 """Encoder backends side by side on the same chunk texts, same process: chunks/s and cosine to torch.
 
 Prints figures; asserts nothing. The texts are the embedded texts (title | source | date prefix
-and chunk) of the first N chunks of a built corpus index (`run_eval.py` builds it), so the token lengths are the build's.
+and chunk) of the first N chunks of a built corpus index (`run_eval.py` builds it), so the token
+lengths are the build's.
 The reference is plain `SentenceTransformer.encode` (batch 32, normalised), the figure issue 8
 compares `qa build` with.
 
-    .venv/bin/python bench/encoders.py [--index bench/out/multihop] [--chunks 256] [--variants st,onnx,...]
+    .venv/bin/python bench/encoders.py [--index bench/out/multihop/default] [--chunks 256] [--variants st,onnx,...]
 
 Variants: `st` (sentence-transformers), `torch` and `onnx` (qa's backends, fp32), `int8` (qa's
 opt-in int8 export), `openvino` (the same ONNX file run by OpenVINO, when it is installed).
