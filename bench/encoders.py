@@ -25,7 +25,7 @@ import numpy as np
 
 import qa
 from qa.chunking import Chunk, embed_text
-from qa.embedding import Encoder, ModelFiles, load_encoder, resolve_model
+from qa.embedding import Encoder, load_encoder, resolve_model
 from qa.embedding.onnx_backend import onnx_model
 from qa.embedding.torch_backend import load_sentence_transformer
 from qa.storage import Index
@@ -53,24 +53,16 @@ def timed(encode: Callable[[list[str]], np.ndarray], texts: list[str], repeats: 
     return best, np.asarray(vectors, dtype=np.float32)
 
 
-def openvino_encoder(files: ModelFiles, config: qa.Config) -> Encoder:
-    """qa's ONNX export run by OpenVINO instead of ONNX Runtime (same tokenising and pooling)."""
+def openvino_encoder(config: qa.Config) -> Encoder:
+    """qa's ONNX encoder with its export run by OpenVINO instead of ONNX Runtime (same tokenising and pooling)."""
     import openvino as ov
-    from tokenizers import Tokenizer
 
-    exported = onnx_model(files, config, max_tokens=256)
-    assert exported is not None
+    encoder = load_encoder(replace(config, backend="onnx"))
+    exported = onnx_model(resolve_model(config.model), config, max_tokens=encoder.max_tokens)
+    assert exported is not None, "the ONNX export does not match torch's vectors"
     compiled = ov.Core().compile_model(str(exported), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
-
-    class OpenVinoEncoder(Encoder):
-        backend = "openvino"
-
-        def _hidden(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
-            return compiled({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-
-    encoder = OpenVinoEncoder(files.model_id, Tokenizer.from_file(str(files.folder / "tokenizer.json")), max_tokens=256,
-                              batch_size=config.batch_size)
-    encoder.dimension = 384
+    encoder._hidden = lambda ids, mask, types: compiled({"input_ids": ids, "attention_mask": mask,  # type: ignore[method-assign]
+                                                         "token_type_ids": types})[0]
     return encoder
 
 
@@ -87,17 +79,17 @@ def main() -> None:
     files = resolve_model(config.model)
     st = load_sentence_transformer(files)
     reference = st.encode(texts, batch_size=32, normalize_embeddings=True)
-    variants: dict[str, Callable[[list[str]], np.ndarray]] = {
-        "st": lambda t: st.encode(t, batch_size=32, normalize_embeddings=True),
-        "torch": load_encoder(replace(config, backend="torch")).encode,
-        "onnx": load_encoder(replace(config, backend="onnx")).encode,
-        "int8": load_encoder(replace(config, backend="onnx", quantize=True)).encode,
+    # Factories: only the variants asked for are loaded (the int8 export takes a while the first time).
+    variants: dict[str, Callable[[], Callable[[list[str]], np.ndarray]]] = {
+        "st": lambda: lambda t: st.encode(t, batch_size=32, normalize_embeddings=True),
+        "torch": lambda: load_encoder(replace(config, backend="torch")).encode,
+        "onnx": lambda: load_encoder(replace(config, backend="onnx")).encode,
+        "int8": lambda: load_encoder(replace(config, backend="onnx", quantize=True)).encode,
+        "openvino": lambda: openvino_encoder(config).encode,
     }
-    if "openvino" in args.variants:
-        variants["openvino"] = openvino_encoder(files, config).encode
     results = []
     for name in args.variants.split(","):
-        seconds, vectors = timed(variants[name], texts, args.repeats)
+        seconds, vectors = timed(variants[name](), texts, args.repeats)
         cosine = float(np.sum(vectors * reference, axis=1).min())
         results.append({"variant": name, "chunks": len(texts), "seconds": round(seconds, 2),
                         "chunks_per_s": round(len(texts) / seconds, 1), "words_per_s": round(words / seconds),

@@ -29,13 +29,14 @@ def test_default_backend_is_the_fused_onnx_export_and_matches_torch() -> None:
     assert check["fused"] is True, "ONNX Runtime's optimizer no longer fuses the export's attention"
     assert check["min_cosine"] >= config.onnx_min_cosine
 
-    torch = shared_encoder(replace(config, backend="torch"))
-    assert torch.backend == "torch" and torch.model_id == onnx.model_id
-    spans = [[(0, 22)], [(0, 93), (94, len(TEXTS[1]))], [(0, 6), (7, 26)]]
+    reference = shared_encoder(replace(config, backend="torch"))
+    assert reference.backend == "torch" and reference.model_id == onnx.model_id
+    second = TEXTS[1].index("White House")
+    spans = [[(0, len(TEXTS[0]))], [(0, second - 1), (second, len(TEXTS[1]))], [(0, 6), (7, len(TEXTS[2]))]]
     # One batch of different lengths: padding and the fused attention's mask are exercised.
     a_vectors, a_spans = onnx.encode_chunks(TEXTS, spans)
-    b_vectors, b_spans = torch.encode_chunks(TEXTS, spans)
+    b_vectors, b_spans = reference.encode_chunks(TEXTS, spans)
     assert np.sum(a_vectors * b_vectors, axis=1).min() >= 0.9999
-    for a, b in zip(a_spans, b_spans):
-        assert a.shape == b.shape and np.sum(a * b, axis=1).min() >= 0.9999
+    for a, b, text_spans in zip(a_spans, b_spans, spans):
+        assert a.shape == b.shape == (len(text_spans), onnx.dimension) and np.sum(a * b, axis=1).min() >= 0.9999
     assert np.sum(a_vectors[0] * a_vectors[2]) < 0.9  # different texts stay different
