@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -127,8 +126,21 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
     assert load_index(config.index, config).manifest["generation"] == 1
 
 
+#: A build that stops for good at the first log line starting with `argv[4]`, so that the test
+#: kills it at that moment, whatever the machine's speed.
+_STOPS_AT = """
+import sys, threading, qa
+def log(line):
+    print(line, flush=True)
+    if line.startswith(sys.argv[4]):
+        threading.Event().wait()
+qa.build_index(qa.Config(articles=sys.argv[1], index=sys.argv[2]), full=sys.argv[3] == "full", progress=True, log=log)
+"""
+
+
 def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> None:
-    """Builds killed at many moments (ingest, embedding, commit, housekeeping): the index always answers."""
+    """Builds killed at each moment (embedding, the keyword commit, the metadata commit,
+    housekeeping), incremental and full: the index always answers, and the next build completes."""
     articles = _articles(tmp_path)
     index = tmp_path / "index"
     config = Config(articles=articles, index=index)
@@ -136,21 +148,23 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
     for n in range(40):
         write(articles, f"batch/{n:02d}.md", f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
               + f"The council of town number {n} met to discuss the budget, the harbour and the storm. " * 12)
-    script = ("import sys, qa; qa.build_index(qa.Config(articles=sys.argv[1], index=sys.argv[2]), full=sys.argv[3] == 'full')")
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    killed = 0
-    for attempt, delay in enumerate((0.5, 1.5, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)):
-        process = subprocess.Popen([sys.executable, "-c", script, str(articles), str(index), "full" if attempt % 2 else "incremental"],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            killed += 1
-        process.wait()
+    moments = [("incremental", "embedded", 2), ("incremental", "writing the keyword index", 2),
+               ("incremental", "committing generation", 2), ("incremental", "generation 2 committed", 42),
+               ("full", "embedded", 42), ("full", "writing the keyword index", 42), ("full", "committing generation", 42),
+               ("full", "generation 3 committed", 42)]
+    for mode, moment, articles_after in moments:
+        process = subprocess.Popen([sys.executable, "-c", _STOPS_AT, str(articles), str(index), mode, moment],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(moment):
+                process.send_signal(signal.SIGKILL)
+                break
+        assert process.wait() == -signal.SIGKILL, f"the {mode} build never reached {moment!r}"
         fresh = Index(index)  # loads: the last committed generation, whole
-        assert fresh.manifest["articles"] in (2, 42) and fresh.vectors.ntotal == fresh.manifest["chunks"]
+        assert fresh.manifest["articles"] == articles_after and fresh.vectors.ntotal == fresh.manifest["chunks"]
         assert retrieve("did the summit happen?", index=index, config=config)
-    assert killed >= 3
     final = build_index(config)  # and the next build completes, cleaning up what killed builds left
     assert final.articles == 42 and not list((index / "vectors").glob("*.tmp"))
 
@@ -201,25 +215,43 @@ def test_an_index_read_by_an_older_ingest_rereads_its_files_but_reembeds_only_ch
 
 def test_questions_during_a_build_in_the_same_process_all_answer_and_the_build_makes_what_it_makes_idle(tmp_path: Path) -> None:
     """Issue 9: threads asking questions while a build embedded once broke the shared tokenizer
-    (2 of 200 questions failed, and the build made 1,371 chunks where an idle one makes 1,298)."""
+    (2 of 200 questions failed, and the build made 1,371 chunks where an idle one makes 1,298).
+
+    The askers ask from before the build starts until it ends, and the build waits at its keyword
+    commit until they have answered more questions, so the two overlap on any machine."""
     import threading
 
     config = Config(articles=_articles(tmp_path), index=tmp_path / "index")
     idle = build_index(config).chunks
     engine = engine_for(config.index, config)
     failures: list[BaseException] = []
+    answered: list[int] = []
+    done, more = threading.Event(), threading.Event()
+    asked_before: list[int] = []
 
     def ask() -> None:
-        for _ in range(15):
+        while not done.is_set():
             try:
                 assert engine.retrieve("did the summit happen?", k=3)
+                answered.append(1)
+                if asked_before and len(answered) >= asked_before[0] + 6:
+                    more.set()
             except BaseException as error:  # noqa: BLE001 - collected and asserted below
                 failures.append(error)
+                more.set()
+
+    def log(line: str) -> None:
+        if line.startswith("writing the keyword index"):
+            asked_before.append(len(answered))
+            more.wait()
 
     askers = [threading.Thread(target=ask) for _ in range(3)]
     for thread in askers:
         thread.start()
-    busy = build_index(config, full=True).chunks
-    for thread in askers:
-        thread.join()
-    assert failures == [] and busy == idle
+    try:
+        busy = build_index(config, full=True, log=log).chunks
+    finally:
+        done.set()
+        for thread in askers:
+            thread.join()
+    assert failures == [] and busy == idle and len(answered) >= 6

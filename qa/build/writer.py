@@ -261,7 +261,9 @@ class Writer:
         members, linked = self._link(scan, chunks, vectors, relink_all)
 
         generation = int(self.meta.get("generation", 0)) + 1
+        self.log("writing the keyword index")
         self._update_keywords(scan, chunks, by_id, full)
+        self.log(f"committing generation {generation}")
         with transaction(self.connection, write=True) as db:
             dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
             self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
@@ -287,6 +289,7 @@ class Writer:
                 else self.meta.get("trained_on", count),
             }
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        self.log(f"generation {generation} committed")
         housekeep(self.folder, generation, self.target)
         return BuildReport(self.target, articles, count, len(scan.upserts) - len(scan.changed), len(scan.changed),
                            len(scan.removed), embedded, len(linked) + len(members), time.perf_counter() - started,

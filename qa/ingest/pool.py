@@ -3,24 +3,28 @@ than the limit is skipped and its worker killed.
 
 Bounded patterns and size caps keep every parser here fast on everything we have tried (see
 `bench/fuzz.py`), but HTML goes through trafilatura and lxml, and a regex or C loop cannot be
-interrupted inside a process: only a process can be killed. Workers come from a forkserver that
-has imported the parsers once, so starting a pool costs milliseconds after the first.
+interrupted inside a process: only a process can be killed. `pebble`'s process pool gives each
+task its own deadline, counted from the moment a worker starts it, and replaces only the worker
+that overran; the other workers and the queue are untouched. Workers come from a forkserver that
+has imported the parsers once, so replacing one costs milliseconds.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.pool
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, TimeoutError
 from dataclasses import dataclass
 from pathlib import Path
+
+from pebble import ProcessPool
 
 from ..records import Article
 from .fields import IngestError
 
-__all__ = ["ParseJob", "Parsed", "parse_jobs", "parse_files"]
+__all__ = ["ParseJob", "Parsed", "parse_job", "parse_jobs", "parse_files"]
 
 Parsed = tuple[list[Article], list[str]] | IngestError
 
@@ -33,7 +37,8 @@ class ParseJob:
     max_chars: int = 200_000
 
 
-def _parse(job: ParseJob) -> Parsed:
+def parse_job(job: ParseJob) -> Parsed:
+    """One file's articles and notes, or the `IngestError` that skips it: never raises."""
     from . import parse_bytes
 
     try:
@@ -52,34 +57,33 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def parse_jobs(jobs: Iterable[ParseJob], *, seconds: float, workers: int | None = None) -> Iterator[tuple[ParseJob, Parsed]]:
+def parse_jobs(jobs: Iterable[ParseJob], *, seconds: float, workers: int | None = None,
+               parse: Callable[[ParseJob], Parsed] = parse_job) -> Iterator[tuple[ParseJob, Parsed]]:
     """Each job with its articles and notes, or the `IngestError` that skips it, in order.
 
-    A job gets `seconds` from the moment its result is awaited (it may have started earlier, so a
-    file is stopped after at most `workers × seconds`); on a timeout the pool is replaced and the
-    jobs queued behind the slow one are sent again.
+    A job gets `seconds` from the moment a worker starts it; over that, its worker is killed and
+    replaced and the job is skipped. `parse` must be importable by the workers (a module-level
+    function); it is a parameter so that the time limit can be tested with a parser that hangs.
     """
     workers = workers or min(os.cpu_count() or 1, 4)
     source = iter(jobs)
-    pending: deque[tuple[ParseJob, multiprocessing.pool.AsyncResult]] = deque()
-    pool = _context().Pool(workers)
-    try:
-        while True:
-            while len(pending) < 2 * workers and (job := next(source, None)) is not None:
-                pending.append((job, pool.apply_async(_parse, (job,))))
-            if not pending:
-                return
-            job, result = pending.popleft()
-            try:
-                yield job, result.get(timeout=seconds)
-            except multiprocessing.TimeoutError:
-                pool.terminate()
-                pool = _context().Pool(workers)
-                queued = [j for j, _ in pending]
-                pending = deque((j, pool.apply_async(_parse, (j,))) for j in queued)
-                yield job, IngestError(f"parsing took over {seconds:g} s (QA_PARSE_SECONDS)")
-    finally:
-        pool.terminate()
+    pending: deque[tuple[ParseJob, Future[Parsed]]] = deque()
+    with ProcessPool(max_workers=workers, context=_context()) as pool:
+        try:
+            while True:
+                while len(pending) < 2 * workers and (job := next(source, None)) is not None:
+                    pending.append((job, pool.schedule(parse, args=(job,), timeout=seconds)))
+                if not pending:
+                    return
+                job, future = pending.popleft()
+                try:
+                    yield job, future.result()
+                except TimeoutError:
+                    yield job, IngestError(f"parsing took over {seconds:g} s (QA_PARSE_SECONDS)")
+                except Exception as error:  # noqa: BLE001 - the worker died (killed, out of memory): this file only
+                    yield job, IngestError(f"could not be read (the parser process ended: {type(error).__name__})")
+        finally:
+            pool.stop()
 
 
 def parse_files(files: Iterable[tuple[Path, str]], *, max_bytes: int, max_chars: int, seconds: float) -> Iterator[tuple[str, Parsed]]:
