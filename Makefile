@@ -15,6 +15,8 @@ serve: $(STAMP)
 	$(BIN)/qa serve
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 install: $(STAMP)

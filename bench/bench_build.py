@@ -44,7 +44,9 @@ def main() -> None:
         report = qa.build_index(config)
         build_seconds = time.perf_counter() - started
         index = Index(config.index)
-        rows = index.connection.execute(f"SELECT {article_columns('a')}, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article")
+        rows = index.connection.execute(
+            f"SELECT {article_columns('a')}, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
+        )
         texts = [embed_text(article_from_row(r[:8]), Chunk("", r[8], r[9], (), 0, "")) for r in rows]
         words = sum(len(t.split()) for t in texts)
         started = time.perf_counter()
@@ -55,11 +57,17 @@ def main() -> None:
         model.encode(texts, batch_size=32, normalize_embeddings=True)
         encode_seconds = time.perf_counter() - started
     result = {
-        "articles": report.articles, "chunks": report.chunks, "words": words, "encoder_backend": index.manifest["encoder_backend"],
-        "build_seconds": round(build_seconds, 1), "build_words_per_s": round(words / build_seconds),
+        "articles": report.articles,
+        "chunks": report.chunks,
+        "words": words,
+        "encoder_backend": index.manifest["encoder_backend"],
+        "build_seconds": round(build_seconds, 1),
+        "build_words_per_s": round(words / build_seconds),
         "build_chunks_per_s": round(report.chunks / build_seconds, 1),
-        "st_encode_seconds": round(encode_seconds, 1), "st_encode_words_per_s": round(words / encode_seconds),
-        "ratio": round(encode_seconds / build_seconds, 2), "unchanged_rebuild_seconds": round(unchanged_seconds, 2),
+        "st_encode_seconds": round(encode_seconds, 1),
+        "st_encode_words_per_s": round(words / encode_seconds),
+        "ratio": round(encode_seconds / build_seconds, 2),
+        "unchanged_rebuild_seconds": round(unchanged_seconds, 2),
     }
     print(json.dumps(result))
 

@@ -71,7 +71,9 @@ def main() -> None:
     measured = {}
     for name, questions, index in SETS:
         if not questions.exists() or not index.exists():
-            print(f"{name}: skipped ({questions} or {index} missing; run bench/run_eval.py, bench/bench_build.py and bench/stories.py first)")
+            print(
+                f"{name}: skipped ({questions} or {index} missing; run bench/run_eval.py, bench/bench_build.py and bench/stories.py first)"
+            )
             continue
         measured[name] = features(name, questions, index)
     (OUT / "calibration.json").write_text(json.dumps(measured, indent=1))
@@ -82,7 +84,11 @@ def main() -> None:
             threshold, answered, declined = balanced(dev, signal)
             print(f"tuning part: best balanced threshold {threshold:.3f}: answered {answered:.3f}, declined {declined:.3f}")
         for name, rows in measured.items():
-            parts = {"held": [r for r in rows if str(r["id"]).startswith("held")], "all": rows} if name == "dev set" else {"all": rows}
+            parts = (
+                {"held": [r for r in rows if str(r["id"]).startswith("held")], "all": rows}
+                if name == "dev set"
+                else {"all": rows}
+            )
             for part, subset in parts.items():
                 answerable = sorted(signal(r) for r in subset if r["answerable"])
                 unanswerable = sorted(signal(r) for r in subset if not r["answerable"])

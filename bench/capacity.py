@@ -80,13 +80,17 @@ def main() -> None:
         ivf_ram = faiss_ram_per_chunk(million.folder / million.manifest["vectors"])
     print(f"encoder (ONNX, {len(texts)} corpus chunks): {one:.2f} chunks/s on 1 thread, {every:.2f} on all cores")
     print(f"corpus: {articles} articles, {chunks} chunks, {per_article:.1f} chunks per article")
-    print(f"bytes per chunk on disk: exact IDMap2,Flat {flat_disk:,.0f}; IVF-PQ (1M) {ivf_disk:,.0f} "
-          "(metadata, text, sentence vectors, tantivy and FAISS included)")
+    print(
+        f"bytes per chunk on disk: exact IDMap2,Flat {flat_disk:,.0f}; IVF-PQ (1M) {ivf_disk:,.0f} "
+        "(metadata, text, sentence vectors, tantivy and FAISS included)"
+    )
     print(f"FAISS bytes per chunk in RAM: IDMap2,Flat {flat_ram:,.0f}; IVF-PQ {ivf_ram:,.0f}")
     print(f"qa shard (split into 4): {split_per_chunk * 1e6:.0f} µs per chunk")
     print()
-    print(f"derived, at {one:.2f} chunks/s per core, {CORES_PER_MACHINE}-core machines, a build in {BUILD_HOURS:.0f} h, "
-          f"shards of {CHUNKS_PER_SHARD / 1e6:.0f}M chunks:")
+    print(
+        f"derived, at {one:.2f} chunks/s per core, {CORES_PER_MACHINE}-core machines, a build in {BUILD_HOURS:.0f} h, "
+        f"shards of {CHUNKS_PER_SHARD / 1e6:.0f}M chunks:"
+    )
     print("| articles | chunks | encoder core-hours | build machines for 24 h | disk (IVF-PQ) | shards | RAM per shard (FAISS) |")
     print("|---|---|---|---|---|---|---|")
     for count in (1_000_000, 10_000_000, 100_000_000):
@@ -94,8 +98,10 @@ def main() -> None:
         core_hours = total / one / 3600
         machines = int(np.ceil(core_hours / BUILD_HOURS / CORES_PER_MACHINE))
         shards = int(np.ceil(total / CHUNKS_PER_SHARD))
-        print(f"| {count / 1e6:.0f}M | {total / 1e6:.1f}M | {core_hours:,.0f} | {machines} | {total * ivf_disk / 1e12:.2f} TB | "
-              f"{shards} | {min(total, CHUNKS_PER_SHARD) * ivf_ram / 1e9:.1f} GB |")
+        print(
+            f"| {count / 1e6:.0f}M | {total / 1e6:.1f}M | {core_hours:,.0f} | {machines} | {total * ivf_disk / 1e12:.2f} TB | "
+            f"{shards} | {min(total, CHUNKS_PER_SHARD) * ivf_ram / 1e9:.1f} GB |"
+        )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ def chunk_texts(index_folder: Path, count: int) -> list[str]:
     index = Index(index_folder)
     rows = index.connection.execute(
         f"SELECT {article_columns('a')}, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article ORDER BY c.id LIMIT ?",
-        (count,))
+        (count,),
+    )
     return [embed_text(article_from_row(r[:8]), Chunk("", r[8], r[9], (), 0, "")) for r in rows]
 
 
@@ -61,8 +62,13 @@ def openvino_encoder(config: qa.Config) -> Encoder:
     exported = onnx_model(resolve_model(config.model), config, max_tokens=encoder.max_tokens)
     assert exported is not None, "the ONNX export does not match torch's vectors"
     compiled = ov.Core().compile_model(str(exported), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
-    encoder._hidden = lambda ids, mask, types: compiled({"input_ids": ids, "attention_mask": mask,  # type: ignore[method-assign]
-                                                         "token_type_ids": types})[0]
+    encoder._hidden = lambda ids, mask, types: compiled(
+        {
+            "input_ids": ids,
+            "attention_mask": mask,  # type: ignore[method-assign]
+            "token_type_ids": types,
+        }
+    )[0]
     return encoder
 
 
@@ -91,15 +97,24 @@ def main() -> None:
     for name in args.variants.split(","):
         seconds, vectors = timed(variants[name](), texts, args.repeats)
         cosine = float(np.sum(vectors * reference, axis=1).min())
-        results.append({"variant": name, "chunks": len(texts), "seconds": round(seconds, 2),
-                        "chunks_per_s": round(len(texts) / seconds, 1), "words_per_s": round(words / seconds),
-                        "min_cosine_to_st": round(cosine, 6)})
+        results.append(
+            {
+                "variant": name,
+                "chunks": len(texts),
+                "seconds": round(seconds, 2),
+                "chunks_per_s": round(len(texts) / seconds, 1),
+                "words_per_s": round(words / seconds),
+                "min_cosine_to_st": round(cosine, 6),
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     base = next((r for r in results if r["variant"] == "st"), None)
     if base:
         for r in results:
-            print(f"{r['variant']:>9}: {r['chunks_per_s']:6.1f} chunks/s  {r['chunks_per_s'] / base['chunks_per_s']:.2f}× st  "
-                  f"min cosine {r['min_cosine_to_st']}")
+            print(
+                f"{r['variant']:>9}: {r['chunks_per_s']:6.1f} chunks/s  {r['chunks_per_s'] / base['chunks_per_s']:.2f}× st  "
+                f"min cosine {r['min_cosine_to_st']}"
+            )
 
 
 if __name__ == "__main__":

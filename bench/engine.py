@@ -46,8 +46,10 @@ def main() -> None:
     index = engine.index()
     encoder = engine.encoder
     engine.retrieve("warm up", 5)
-    print(f"index: {index.manifest['articles']} articles, {index.manifest['chunks']} chunks, vectors {index.factory}, "
-          f"encoder backend {encoder.backend}")
+    print(
+        f"index: {index.manifest['articles']} articles, {index.manifest['chunks']} chunks, vectors {index.factory}, "
+        f"encoder backend {encoder.backend}"
+    )
 
     floor, retrieve, answer = [], [], []
     for q in questions[: args.questions]:
@@ -75,27 +77,45 @@ def main() -> None:
         articles = Path(scratch) / "articles"
         articles.mkdir()
         new = Path(scratch) / "harbour.md"
-        new.write_text("# Skellig harbour reopens\n\nDate: 2024-06-03\n\nThe harbour of Portmagee reopened on Monday after "
-                       "engineers from Kerry County Council repaired the storm wall that the March gales had breached. "
-                       "Ferries to Skellig Michael resume on Wednesday, the council said.\n")
+        new.write_text(
+            "# Skellig harbour reopens\n\nDate: 2024-06-03\n\nThe harbour of Portmagee reopened on Monday after "
+            "engineers from Kerry County Council repaired the storm wall that the March gales had breached. "
+            "Ferries to Skellig Michael resume on Wednesday, the council said.\n"
+        )
         cfg = config.with_overrides(index=copy, articles=articles)
         started = time.perf_counter()
         report = qa.add_articles([new], cfg)
         added = time.perf_counter() - started
-        rank = next((p.rank for p in qa.retrieve("When does the Portmagee harbour reopen after the storm wall repair?", k=10,
-                                                  index=copy, config=cfg) if p.article.id == "harbour.md"), None)
+        rank = next(
+            (
+                p.rank
+                for p in qa.retrieve(
+                    "When does the Portmagee harbour reopen after the storm wall repair?", k=10, index=copy, config=cfg
+                )
+                if p.article.id == "harbour.md"
+            ),
+            None,
+        )
         started = time.perf_counter()
         qa.remove_articles(["harbour.md"], cfg)
         removed = time.perf_counter() - started
-        gone = all(p.article.id != "harbour.md" for p in qa.retrieve("Portmagee harbour storm wall", k=10, index=copy, config=cfg))
-        print(f"add one article: {added:.2f} s ({report.embedded} chunks embedded), found at rank {rank}; "
-              f"remove: {removed:.2f} s, unfindable after: {gone}")
+        gone = all(
+            p.article.id != "harbour.md" for p in qa.retrieve("Portmagee harbour storm wall", k=10, index=copy, config=cfg)
+        )
+        print(
+            f"add one article: {added:.2f} s ({report.embedded} chunks embedded), found at rank {rank}; "
+            f"remove: {removed:.2f} s, unfindable after: {gone}"
+        )
 
     # ANN recall on real vectors.
-    rows = index.connection.execute("SELECT c.vector, s.vectors FROM chunks c JOIN sentence_vectors s ON s.chunk = c.id").fetchall()
+    rows = index.connection.execute(
+        "SELECT c.vector, s.vectors FROM chunks c JOIN sentence_vectors s ON s.chunk = c.id"
+    ).fetchall()
     d = index.dimension
-    database = np.concatenate([np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(-1, d)]
-                              + [np.frombuffer(r[1], dtype=np.float16).reshape(-1, d) for r in rows]).astype(np.float32)
+    database = np.concatenate(
+        [np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float16).reshape(-1, d)]
+        + [np.frombuffer(r[1], dtype=np.float16).reshape(-1, d) for r in rows]
+    ).astype(np.float32)
     database /= np.linalg.norm(database, axis=1, keepdims=True)
     queries = encoder.encode(questions)
     ids = np.arange(len(database), dtype=np.int64)
@@ -113,9 +133,11 @@ def main() -> None:
             pool, _ = search_vectors(ann, q, config.candidate_pool, None, nprobe)
             rescored = pool[np.argsort(-(database[pool] @ q))[:10]]  # what retrieval does: exact cosine of the pool
             hits += len(set(rescored.tolist()) & set(want.tolist()))
-        print(f"recall@10, {factory} nprobe {nprobe} + exact re-scoring of {config.candidate_pool} candidates, "
-              f"{len(database):,} real MiniLM vectors, {len(queries)} questions: {hits / (10 * len(queries)):.4f} "
-              f"(trained and filled in {trained:.1f} s)")
+        print(
+            f"recall@10, {factory} nprobe {nprobe} + exact re-scoring of {config.candidate_pool} candidates, "
+            f"{len(database):,} real MiniLM vectors, {len(queries)} questions: {hits / (10 * len(queries)):.4f} "
+            f"(trained and filled in {trained:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

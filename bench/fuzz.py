@@ -39,13 +39,13 @@ class Record:
         started = time.perf_counter()
         try:
             check()
-        except Exception:  # counted, not raised: the run goes on
+        except Exception:  # noqa: BLE001 - counted, not raised: the run goes on
             self.crashes.append(f"{label}: {traceback.format_exc(limit=3)}")
         self.times.append((time.perf_counter() - started, label))
 
 
 def main() -> None:
-    counts = [int(x) for x in sys.argv[1:4]] + [8000, 1000, 1500][len(sys.argv[1:4]):]
+    counts = [int(x) for x in sys.argv[1:4]] + [8000, 1000, 1500][len(sys.argv[1:4]) :]
     record = Record()
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(articles=ROOT / "articles", index=Path(tmp) / "index")
@@ -76,8 +76,10 @@ def main() -> None:
             run()
     times = sorted(record.times, reverse=True)
     over = [t for t in times if t[0] > 5.0]
-    print(f"{len(times):,} examples in {time.perf_counter() - started:.0f} s: {len(record.crashes)} crashes, "
-          f"{len(over)} over 5 s; slowest:")
+    print(
+        f"{len(times):,} examples in {time.perf_counter() - started:.0f} s: {len(record.crashes)} crashes, "
+        f"{len(over)} over 5 s; slowest:"
+    )
     for seconds, label in times[:5]:
         print(f"  {seconds * 1000:8.0f} ms  {label}")
     for crash in record.crashes[:10]:

@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _copy(index: Path, into: Path) -> tuple[Path, Path]:
     import sqlite3
 
-    folder = json.loads(sqlite3.connect(index / "qa.sqlite").execute(
-        "SELECT value FROM meta WHERE key = 'articles_folder'").fetchone()[0])
+    folder = json.loads(
+        sqlite3.connect(index / "qa.sqlite").execute("SELECT value FROM meta WHERE key = 'articles_folder'").fetchone()[0]
+    )
     articles = into / "articles"
     shutil.copytree(folder, articles)
     copy = into / "index"
@@ -93,7 +94,7 @@ def main() -> None:
                     try:
                         reply = sessions[n].predict(message=q, api_name="/ask")
                         ok = isinstance(reply, str) and reply and not reply.startswith("**Something went wrong")
-                    except Exception as error:  # counted: a refused or failed request is an error
+                    except Exception as error:  # noqa: BLE001 - counted: a refused or failed request is an error
                         reply, ok = f"{type(error).__name__}: {error}", False
                     with lock:
                         latencies.append(time.perf_counter() - t)
@@ -112,11 +113,15 @@ def main() -> None:
     one = np.array(single) * 1000
     start, end = rebuild["window"]  # type: ignore[misc]
     overlap = max(0.0, min(end, load_ended) - max(start, load_started))
-    print(f"{clients} clients × {each} questions: {len(errors)} errors; p50 {np.percentile(lat, 50):.0f} ms, "
-          f"p99 {np.percentile(lat, 99):.0f} ms, {len(lat) / (load_ended - load_started):.2f} questions/s "
-          f"over {load_ended - load_started:.0f} s")
-    print(f"one client alone (20 questions, same server, before the load): p50 {np.percentile(one, 50):.0f} ms, "
-          f"p99 {np.percentile(one, 99):.0f} ms, {len(one) / one.sum() * 1000:.2f} questions/s")
+    print(
+        f"{clients} clients × {each} questions: {len(errors)} errors; p50 {np.percentile(lat, 50):.0f} ms, "
+        f"p99 {np.percentile(lat, 99):.0f} ms, {len(lat) / (load_ended - load_started):.2f} questions/s "
+        f"over {load_ended - load_started:.0f} s"
+    )
+    print(
+        f"one client alone (20 questions, same server, before the load): p50 {np.percentile(one, 50):.0f} ms, "
+        f"p99 {np.percentile(one, 99):.0f} ms, {len(one) / one.sum() * 1000:.2f} questions/s"
+    )
     print(f"rebuild: {end - start:.0f} s, overlapping the load for {overlap:.0f} s; it said: {str(rebuild['result'])[:160]!r}")
     for error in errors[:5]:
         print("ERROR", error)

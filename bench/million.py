@@ -46,9 +46,13 @@ def build() -> None:
 
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    articles = source.connection.execute("SELECT key, id, hash, file, title, date, source, source_fold, url, author, text, story, names FROM articles").fetchall()
-    chunks = source.connection.execute("SELECT c.article, c.ordinal, c.start, c.end, c.token_count, c.content_hash, c.sentences, "
-                                       "s.vectors FROM chunks c JOIN sentence_vectors s ON s.chunk = c.id").fetchall()
+    articles = source.connection.execute(
+        "SELECT key, id, hash, file, title, date, source, source_fold, url, author, text, story, names FROM articles"
+    ).fetchall()
+    chunks = source.connection.execute(
+        "SELECT c.article, c.ordinal, c.start, c.end, c.token_count, c.content_hash, c.sentences, "
+        "s.vectors FROM chunks c JOIN sentence_vectors s ON s.chunk = c.id"
+    ).fetchall()
     by_article: dict[int, list[tuple]] = {}
     for row in chunks:
         by_article.setdefault(row[0], []).append(row)
@@ -68,9 +72,11 @@ def build() -> None:
             key, article_id, ahash, file, title, date, src, fold, url, author, text, story, names = a
             new_id = f"{article_id}~{copy}"
             new_date = (date + copy) if date else None
-            cur = db.execute("INSERT INTO articles (id, hash, file, title, date, source, source_fold, url, author, text, story, names) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (new_id, ahash, file, title, new_date, src, fold, url, author, text, f"{story}~{copy}", names))
+            cur = db.execute(
+                "INSERT INTO articles (id, hash, file, title, date, source, source_fold, url, author, text, story, names) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_id, ahash, file, title, new_date, src, fold, url, author, text, f"{story}~{copy}", names),
+            )
             for c in by_article.get(key, []):
                 if count >= TARGET:
                     break
@@ -78,14 +84,19 @@ def build() -> None:
                 cid = chunk_id(new_id, start, end, chash)
                 vector = centres[(key * 7 + ordinal) % 2000] + 0.6 * rng.standard_normal(d).astype(np.float32)
                 vector /= np.linalg.norm(vector)
-                db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (cid, cur.lastrowid, ordinal, start, end, tokens, chash, sentences, vector.astype(np.float16).tobytes()))
+                db.execute(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (cid, cur.lastrowid, ordinal, start, end, tokens, chash, sentences, vector.astype(np.float16).tobytes()),
+                )
                 db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (cid, svec))
                 if (key, ordinal) not in terms:
-                    prefix = " | ".join(p for p in ((title or "")[:160], src or "", dt.date.fromordinal(date).isoformat() if date else "") if p)
+                    prefix = " | ".join(
+                        p for p in ((title or "")[:160], src or "", dt.date.fromordinal(date).isoformat() if date else "") if p
+                    )
                     terms[(key, ordinal)] = " ".join(analyze(f"{prefix}\n{text[start:end]}"))
-                keywords.writer.add_document(tantivy.Document(text=terms[(key, ordinal)], chunk=cid, article=new_id,
-                                                              date=new_date or 0, source=fold))
+                keywords.writer.add_document(
+                    tantivy.Document(text=terms[(key, ordinal)], chunk=cid, article=new_id, date=new_date or 0, source=fold)
+                )
                 ids.append(cid)
                 count += 1
         if copy % 10 == 0:
@@ -101,11 +112,23 @@ def build() -> None:
     print(f"{factory}: trained and filled in {time.perf_counter() - t:.0f} s", flush=True)
     (folder / "vectors").mkdir()
     write_vectors(index, folder / vector_file(1))
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "generation": 1, "model": source.model_id,
-            "encoder_backend": "synthetic", "dimension": d, "max_tokens": source.manifest["max_tokens"],
-            "articles": db.execute("SELECT count(*) FROM articles").fetchone()[0], "chunks": len(vid),
-            "vectors": vector_file(1), "factory": factory, "stories": source.manifest["stories"], "articles_folder": "",
-            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "trained_on": len(vid)}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generation": 1,
+        "model": source.model_id,
+        "encoder_backend": "synthetic",
+        "dimension": d,
+        "max_tokens": source.manifest["max_tokens"],
+        "articles": db.execute("SELECT count(*) FROM articles").fetchone()[0],
+        "chunks": len(vid),
+        "vectors": vector_file(1),
+        "factory": factory,
+        "stories": source.manifest["stories"],
+        "articles_folder": "",
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "trained_on": len(vid),
+    }
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
     db.execute("COMMIT")
     # The questions, made into queries once with the real encoder, for the query process.
@@ -115,8 +138,10 @@ def build() -> None:
     np.save(OUT / "vectors.npy", np.array([q.vector for q in queries]))
     (OUT / "queries.json").write_text(json.dumps([{"text": q.text, "status": q.status} for q in queries]))
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    print(f"built {len(vid):,} chunks in {time.perf_counter() - started:.0f} s; {size / 1e9:.2f} GB on disk "
-          f"({size / len(vid):.0f} bytes per chunk)")
+    print(
+        f"built {len(vid):,} chunks in {time.perf_counter() - started:.0f} s; {size / 1e9:.2f} GB on disk "
+        f"({size / len(vid):.0f} bytes per chunk)"
+    )
 
 
 def query() -> None:
@@ -147,11 +172,13 @@ def query() -> None:
     narrow = run(Filter(("the verge",), dt.date(2023, 11, 1), dt.date(2023, 11, 30)), pairs[:50])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = sum(p.stat().st_size for p in (OUT / "index").rglob("*") if p.is_file())
-    print(f"{index.manifest['chunks']:,} chunks, vectors {index.factory}, {size / 1e9:.1f} GB ({size / index.manifest['chunks']:,.0f} "
-          f"bytes per chunk): load {loaded:.2f} s; retrieve() without the encoder over {len(pairs)} questions: first pass "
-          f"p50 {np.percentile(cold, 50):.1f} ms, p99 {np.percentile(cold, 99):.1f} ms; second pass p50 {np.percentile(warm, 50):.1f} ms, "
-          f"p99 {np.percentile(warm, 99):.1f} ms; sources= two large outlets p50 {np.percentile(broad, 50):.1f} ms; one outlet and "
-          f"one month p50 {np.percentile(narrow, 50):.1f} ms; peak RSS {peak:.0f} MB")
+    print(
+        f"{index.manifest['chunks']:,} chunks, vectors {index.factory}, {size / 1e9:.1f} GB ({size / index.manifest['chunks']:,.0f} "
+        f"bytes per chunk): load {loaded:.2f} s; retrieve() without the encoder over {len(pairs)} questions: first pass "
+        f"p50 {np.percentile(cold, 50):.1f} ms, p99 {np.percentile(cold, 99):.1f} ms; second pass p50 {np.percentile(warm, 50):.1f} ms, "
+        f"p99 {np.percentile(warm, 99):.1f} ms; sources= two large outlets p50 {np.percentile(broad, 50):.1f} ms; one outlet and "
+        f"one month p50 {np.percentile(narrow, 50):.1f} ms; peak RSS {peak:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ from qa.storage.compare import compare_indexes  # noqa: E402
 QA = str(Path(sys.executable).with_name("qa"))
 
 
-def build(args: list[str], env: dict[str, str], kill_after: float | None = None,
-          serving: Path | None = None) -> tuple[float, str, bool]:
+def build(
+    args: list[str], env: dict[str, str], kill_after: float | None = None, serving: Path | None = None
+) -> tuple[float, str, bool]:
     """Run `qa build …`; returns wall seconds, its last line, and whether an embedding actor was killed.
 
     With `kill_after`, one embedding actor is SIGKILLed that many seconds in; with `serving`, the
@@ -66,8 +67,11 @@ def build(args: list[str], env: dict[str, str], kill_after: float | None = None,
                     if serving is not None:
                         index = open_index(serving)
                         passages = qa.retrieve("Did the summit happen?", k=3, index=serving)
-                        print(f"  meanwhile the published index (generation {index.generation}) answers: "
-                              f"{len(passages)} passages, first from {passages[0].article.id if passages else None}", flush=True)
+                        print(
+                            f"  meanwhile the published index (generation {index.generation}) answers: "
+                            f"{len(passages)} passages, first from {passages[0].article.id if passages else None}",
+                            flush=True,
+                        )
             time.sleep(1)
 
     if kill_after is not None:
@@ -109,30 +113,46 @@ def main() -> None:
                 subset = work / "subset"
                 subset.mkdir()
                 dump = next(args.articles.glob("*.jsonl"))
-                (subset / dump.name).write_text("".join(dump.read_text(encoding="utf-8").splitlines(True)[: args.subset]), encoding="utf-8")
+                (subset / dump.name).write_text(
+                    "".join(dump.read_text(encoding="utf-8").splitlines(True)[: args.subset]), encoding="utf-8"
+                )
                 local, line, _ = build(["--full", "--articles", str(subset), "--index", str(work / "local-subset")], env)
                 print(f"subset of {args.subset} articles, local build: {local:.1f} s wall ({line})")
-                remote, line, _ = build(["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(subset), "--index", str(work / "ray-subset")], env)
+                remote, line, _ = build(
+                    ["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(subset), "--index", str(work / "ray-subset")], env
+                )
                 print(f"subset of {args.subset} articles, Ray build: {remote:.1f} s wall ({line})")
                 print(f"  same build: {compare_indexes(work / 'local-subset', work / 'ray-subset')}")
                 if args.kill_after is not None:
-                    again, line, killed = build(["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(subset), "--index",
-                                                 str(work / "ray-subset")], env, args.kill_after, serving=work / "ray-subset")
+                    again, line, killed = build(
+                        ["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(subset), "--index", str(work / "ray-subset")],
+                        env,
+                        args.kill_after,
+                        serving=work / "ray-subset",
+                    )
                     print(f"subset rebuilt on Ray with an embedding actor killed ({killed}): {again:.1f} s wall ({line})")
                     print(f"  same build: {compare_indexes(work / 'local-subset', work / 'ray-subset')}")
             if args.no_corpus:
                 raise SystemExit(0)
             local, line, _ = build(["--full", "--articles", str(args.articles), "--index", str(work / "local")], env)
             print(f"corpus, local build: {local:.1f} s wall; {line}")
-            seconds, line, killed = build(["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(args.articles),
-                                           "--index", str(work / "ray")], env, args.kill_after)
+            seconds, line, killed = build(
+                ["--ray", env["RAY_ADDRESS"], "--full", "--articles", str(args.articles), "--index", str(work / "ray")],
+                env,
+                args.kill_after,
+            )
             print(f"corpus on Ray: {seconds:.1f} s wall, embedding actor killed: {killed}; {line}")
         comparison = compare_indexes(work / "ray", work / "local")
         print(f"against the local build of the same run: {comparison}; same build: {comparison.same()}")
         config = qa.Config.from_env()
         engine = Engine(config, work / "ray")
-        questions = [json.loads(line)["question"] for path in (ROOT / "bench" / "dev_questions.jsonl", ROOT.parent / "shared" / "eval" / "seed_questions.jsonl")
-                     if path.exists() for line in path.read_text().splitlines() if line.strip()]
+        questions = [
+            json.loads(line)["question"]
+            for path in (ROOT / "bench" / "dev_questions.jsonl", ROOT.parent / "shared" / "eval" / "seed_questions.jsonl")
+            if path.exists()
+            for line in path.read_text().splitlines()
+            if line.strip()
+        ]
         ray_rankings = rankings(engine, open_index(work / "ray"), questions, config)
         local_rankings = rankings(engine, open_index(work / "local"), questions, config)
         same = sum(a == b for a, b in zip(ray_rankings, local_rankings))

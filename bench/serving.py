@@ -22,8 +22,12 @@ def served(index: Path, *, seconds: float = 180) -> Iterator[str]:
         port = int(probe.getsockname()[1])
     url = f"http://127.0.0.1:{port}/"
     env = os.environ | {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + seconds
         while True:

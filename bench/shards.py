@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--ray", action="store_true", help="also serve each shard from its own Ray actor")
     args = parser.parse_args()
     config = qa.Config.from_env().with_overrides(index=args.index)
-    questions = [json.loads(line)["question"] for line in (ROOT / "bench" / "dev_questions.jsonl").read_text().splitlines() if line.strip()]
+    questions = [
+        json.loads(line)["question"] for line in (ROOT / "bench" / "dev_questions.jsonl").read_text().splitlines() if line.strip()
+    ]
     work = Path(tempfile.mkdtemp(prefix="qa-shards-"))
     engine = Engine(config, args.index)
     engine.retrieve("warm up", 5)
@@ -69,12 +71,18 @@ def main() -> None:
         reference, seconds = rankings(engine, one, questions, config)
         single = engine.index()
         direct, direct_seconds = rankings(engine, single, questions, config)
-        print(f"{len(questions)} dev questions; index {single.manifest['chunks']} chunks, "
-              f"{size_of(args.index.resolve()) / single.manifest['chunks']:.0f} bytes per chunk on disk")
-        print(f"the index itself vs its 1-shard copy: {agreement(direct, reference)} "
-              "(differences: BM25 statistics of the deleted documents an incremental build leaves in tantivy)")
-        print(f"1 shard: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, p99 {np.percentile(seconds, 99) * 1000:.1f} ms; "
-              f"the index itself p50 {np.percentile(direct_seconds, 50) * 1000:.1f} ms")
+        print(
+            f"{len(questions)} dev questions; index {single.manifest['chunks']} chunks, "
+            f"{size_of(args.index.resolve()) / single.manifest['chunks']:.0f} bytes per chunk on disk"
+        )
+        print(
+            f"the index itself vs its 1-shard copy: {agreement(direct, reference)} "
+            "(differences: BM25 statistics of the deleted documents an incremental build leaves in tantivy)"
+        )
+        print(
+            f"1 shard: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, p99 {np.percentile(seconds, 99) * 1000:.1f} ms; "
+            f"the index itself p50 {np.percentile(direct_seconds, 50) * 1000:.1f} ms"
+        )
         for count in args.shards:
             started = time.perf_counter()
             split_index(config, work / f"n{count}", count)
@@ -83,16 +91,22 @@ def main() -> None:
             got, seconds = rankings(engine, sharded, questions, config)
             own = ShardedIndex(work / f"n{count}", global_idf=False)
             got_own, _ = rankings(engine, own, questions, config)
-            print(f"{count} shards (split in {took:.1f} s, {size_of(work / f'n{count}') / sharded.manifest['chunks']:.0f} bytes/chunk): "
-                  f"{agreement(got, reference)}; with each shard's own idf: {agreement(got_own, reference)}")
-            print(f"  in-process shards: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, p99 {np.percentile(seconds, 99) * 1000:.1f} ms")
+            print(
+                f"{count} shards (split in {took:.1f} s, {size_of(work / f'n{count}') / sharded.manifest['chunks']:.0f} bytes/chunk): "
+                f"{agreement(got, reference)}; with each shard's own idf: {agreement(got_own, reference)}"
+            )
+            print(
+                f"  in-process shards: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, p99 {np.percentile(seconds, 99) * 1000:.1f} ms"
+            )
             if args.ray:
                 remote = ShardedIndex(work / f"n{count}", workers="ray")
                 rankings(engine, remote, questions[:5], config)
                 got_remote, seconds = rankings(engine, remote, questions, config)
-                print(f"  one Ray actor per shard: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, "
-                      f"p99 {np.percentile(seconds, 99) * 1000:.1f} ms; rankings equal to in-process: "
-                      f"{sum(a == b for a, b in zip(got_remote, got))}/{len(got)}")
+                print(
+                    f"  one Ray actor per shard: retrieve p50 {np.percentile(seconds, 50) * 1000:.1f} ms, "
+                    f"p99 {np.percentile(seconds, 99) * 1000:.1f} ms; rankings equal to in-process: "
+                    f"{sum(a == b for a, b in zip(got_remote, got))}/{len(got)}"
+                )
                 import ray
 
                 for actor in remote.remote:

@@ -20,15 +20,19 @@ from serving import served
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The answer panel's own content (not Gradio's loading indicator beside it) and the last chat message.
-VERDICT = ("() => (document.querySelector('#qa-verdict .qa-verdict') || {}).innerHTML + '|' + "
-           "[...document.querySelectorAll('#qa-chat .message')].length")
+VERDICT = (
+    "() => (document.querySelector('#qa-verdict .qa-verdict') || {}).innerHTML + '|' + "
+    "[...document.querySelectorAll('#qa-chat .message')].length"
+)
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def main() -> None:
     index = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/out/multihop/default"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    questions = [json.loads(line)["question"] for line in (ROOT / "bench/dev_questions.jsonl").read_text().splitlines()][:count + 1]
+    questions = [json.loads(line)["question"] for line in (ROOT / "bench/dev_questions.jsonl").read_text().splitlines()][
+        : count + 1
+    ]
     times = []
     with served(index) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -45,8 +49,10 @@ def main() -> None:
                 times.append(time.perf_counter() - started)
         browser.close()
     ms = np.array(times) * 1000
-    print(f"{len(ms)} questions on {index}: Enter → visible answer p50 {np.percentile(ms, 50):.0f} ms, "
-          f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms")
+    print(
+        f"{len(ms)} questions on {index}: Enter → visible answer p50 {np.percentile(ms, 50):.0f} ms, "
+        f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms"
+    )
 
 
 if __name__ == "__main__":

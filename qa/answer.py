@@ -53,8 +53,9 @@ def _changes_status(sentence: str) -> bool:
     return reverses(sentence) or confirms(sentence)
 
 
-def compose(question: str, query: Query, passages: list[Passage], idx: AnyIndex, config: Config,
-            notes: Sequence[str] = ()) -> Answer:
+def compose(
+    question: str, query: Query, passages: list[Passage], idx: AnyIndex, config: Config, notes: Sequence[str] = ()
+) -> Answer:
     """The answer to `question` from its retrieved passages; declines when they are not evidence.
 
     Retrieval decides the lead: for a status question the newest report of the best passage's
@@ -79,24 +80,41 @@ def compose(question: str, query: Query, passages: list[Passage], idx: AnyIndex,
         held = by_article.get(passage.article.id)
         if held is None or passage.similarity > held.similarity:
             by_article[passage.article.id] = passage
-    newest_first = sorted(by_article.values(), key=lambda p: (p.article.id not in story, -(p.article.date or dt.date.min).toordinal()))
+    newest_first = sorted(
+        by_article.values(), key=lambda p: (p.article.id not in story, -(p.article.date or dt.date.min).toordinal())
+    )
     lead, lead_spans = _lead_sentence(query, first, config)
     cited = renumber([lead] + newest_first)
     cited_chunks = {p.chunk for p in cited}
     all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
 
     earlier = bool(lead.article.date) and all(
-        p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:])
+        p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:]
+    )
     number = {p.article.id: p.citation.number for p in cited}  # one cited passage per article
-    superseding = len(story) > 1 and bool(lead.article.date) and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
+    superseding = (
+        len(story) > 1 and bool(lead.article.date) and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
+    )
     timeline = tuple(
         TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
         for a in sorted(reports, key=lambda a: (a.date is not None, a.date or dt.date.min), reverse=True)
     )
     lead_report = _report(cited[0], lead_spans, latest_update=superseding)
     others = tuple(_report(p, [(p.citation.start, p.citation.end)]) for p in cited[1:])
-    return Answer(question, True, tuple(all_passages), lead.article.date, timeline, tuple(notes),
-                  _verdict(cited[0], lead_spans), len(cited), query.text, lead_report, others, earlier)
+    return Answer(
+        question,
+        True,
+        tuple(all_passages),
+        lead.article.date,
+        timeline,
+        tuple(notes),
+        _verdict(cited[0], lead_spans),
+        len(cited),
+        query.text,
+        lead_report,
+        others,
+        earlier,
+    )
 
 
 def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bool = False) -> Report:

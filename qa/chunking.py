@@ -93,7 +93,11 @@ def _pieces(text: str) -> list[tuple[int, str]]:
 
 def embed_prefix(article: Article) -> str:
     """The context embedded with each chunk: retrieval then knows the title, source and date."""
-    parts = [(article.title or "")[:_MAX_PREFIX_CHARS], (article.source or "")[:80], article.date.isoformat() if article.date else ""]
+    parts = [
+        (article.title or "")[:_MAX_PREFIX_CHARS],
+        (article.source or "")[:80],
+        article.date.isoformat() if article.date else "",
+    ]
     return " | ".join(p for p in parts if p)
 
 
@@ -160,9 +164,7 @@ class Chunker:
         if total > self.max_tokens and len(group) > 1:
             half = len(group) // 2
             return self._make(article, group[:half], prefix, budget) + self._make(article, group[half:], prefix, budget)
-        sentences = tuple(
-            Sentence(s, e, resolve_in_sentence(article.text[s:e], article.date)) for s, e in group
-        )
+        sentences = tuple(Sentence(s, e, resolve_in_sentence(article.text[s:e], article.date)) for s, e in group)
         digest = hashlib.sha1(f"{self.model_id}\0{embedded}".encode()).hexdigest()
         return [Chunk(article.id, start, end, sentences, total, digest, chunk_id(article.id, start, end, digest))]
 

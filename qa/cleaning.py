@@ -23,7 +23,9 @@ _AUTOLINK = re.compile(r"<(https?://[^>\s]{1,2000})>")
 _EMPHASIS = re.compile(r"(\*\*|__)([^\n]{1,500}?)\1")
 _HEADING = re.compile(r"^#{1,6}\s+")
 _BULLET = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,3}[.)])\s+")
-_RELATED = re.compile(r"^\W{0,10}(related( articles?| stories| coverage)?|read more|see also|also read|recommended)\s{0,5}:", re.I)
+_RELATED = re.compile(
+    r"^\W{0,10}(related( articles?| stories| coverage)?|read more|see also|also read|recommended)\s{0,5}:", re.I
+)
 #: A photo credit: "Photo: …", "Image by …", "Credit …", or "<caption> / <agency>" ("The White House / flickr").
 _CREDIT = re.compile(
     r"(?i)^(?:photo(?:graph)?s?|images?|pictures?|illustrations?|credits?)\s{0,3}(?::|by\b|credits?\b|courtesy\b)"
@@ -31,7 +33,7 @@ _CREDIT = re.compile(
     r"|\s/\s{0,3}(?:flickr|getty|ap|afp|reuters|epa|file|handout|wikimedia|unsplash|shutterstock)\b[\w .]{0,30}$"
 )
 _ONLY_PUNCTUATION = re.compile(r"^[\W_]{1,20}$")  # a bare "-", "•" or "* * *" left by a list or a divider
-_TERMINAL = ('.', '!', '?', '…', '"', '”', '’', "'", ')', ']', ':', ';')
+_TERMINAL = (".", "!", "?", "…", '"', "”", "’", "'", ")", "]", ":", ";")
 
 
 def clean_text(text: str, *, blocks: bool = False) -> str:

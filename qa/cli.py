@@ -29,8 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="bring the index up to date with a folder of articles (only what changed)")
     build.add_argument("--articles", help="folder or file of articles (default: the index's own folder, else articles/)")
     build.add_argument("--full", action="store_true", help="rebuild everything from the files")
-    build.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                       help="parse, chunk and embed on a Ray cluster (no address: start a local one, or $RAY_ADDRESS)")
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="parse, chunk and embed on a Ray cluster (no address: start a local one, or $RAY_ADDRESS)",
+    )
     common(build)
 
     add = commands.add_parser("add", help="add or update articles (files outside the articles folder are copied in)")
@@ -64,8 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--articles", help="articles to index when no index exists yet")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--shard-workers", choices=["local", "ray"],
-                       help="a shard set is read here (local) or by one Ray actor per shard (ray; cluster: $QA_RAY_ADDRESS)")
+    serve.add_argument(
+        "--shard-workers",
+        choices=["local", "ray"],
+        help="a shard set is read here (local) or by one Ray actor per shard (ray; cluster: $QA_RAY_ADDRESS)",
+    )
     common(serve)
 
     evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
@@ -80,14 +88,29 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = Config.from_env().with_overrides(
-            index=args.index, model=args.model, articles=getattr(args, "articles", None),
-            k=getattr(args, "k", None) if args.command == "ask" else None,
-            host=getattr(args, "host", None), port=getattr(args, "port", None),
-            shard_workers=getattr(args, "shard_workers", None),
-        ) if args.command not in ("status",) else Config.from_env().with_overrides(index=args.index, model=args.model)
-        commands = {"build": _build, "add": _add, "remove": _remove, "status": _status, "shard": _shard, "ask": _ask,
-                    "serve": _serve, "eval": _eval}
+        config = (
+            Config.from_env().with_overrides(
+                index=args.index,
+                model=args.model,
+                articles=getattr(args, "articles", None),
+                k=getattr(args, "k", None) if args.command == "ask" else None,
+                host=getattr(args, "host", None),
+                port=getattr(args, "port", None),
+                shard_workers=getattr(args, "shard_workers", None),
+            )
+            if args.command not in ("status",)
+            else Config.from_env().with_overrides(index=args.index, model=args.model)
+        )
+        commands = {
+            "build": _build,
+            "add": _add,
+            "remove": _remove,
+            "status": _status,
+            "shard": _shard,
+            "ask": _ask,
+            "serve": _serve,
+            "eval": _eval,
+        }
         return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -98,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug of ours: still one line (QA_DEBUG=1 shows the traceback)
         if os.environ.get("QA_DEBUG"):
             raise
-        print(f"error: unexpected {type(error).__name__}: {str(error)[:300]} (run with QA_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"error: unexpected {type(error).__name__}: {str(error)[:300]} (run with QA_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -163,7 +189,9 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     from .engine import answer
     from .render import to_json, to_text
 
-    result = answer(args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode))
+    result = answer(
+        args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode)
+    )
     print(json.dumps(to_json(result), ensure_ascii=False, indent=2) if args.json else to_text(result))
     return 0
 

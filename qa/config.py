@@ -148,8 +148,11 @@ class Config:
         return dataclasses.replace(self, **given)
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"mode": ("hybrid", "dense", "bm25"), "backend": ("auto", "onnx", "torch"),
-                                         "shard_workers": ("local", "ray")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": ("hybrid", "dense", "bm25"),
+    "backend": ("auto", "onnx", "torch"),
+    "shard_workers": ("local", "ray"),
+}
 
 
 def _coerce(name: str, value: Any) -> Any:

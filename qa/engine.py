@@ -92,13 +92,18 @@ class Engine:
         with self._lock:
             current = self._index
             if current is None or current.generation_now() != current.generation:
-                fresh = open_index(self.path, nprobe=self.config.ivf_nprobe, shard_workers=self.config.shard_workers,
-                                   ray_address=self.config.ray_address)
+                fresh = open_index(
+                    self.path,
+                    nprobe=self.config.ivf_nprobe,
+                    shard_workers=self.config.shard_workers,
+                    ray_address=self.config.ray_address,
+                )
                 if fresh.model_id != self.encoder.model_id:
                     raise IndexMismatchError(
                         f"index at {self.path} was built with model {fresh.model_id!r}, but the configured model is "
                         f"{self.encoder.model_id!r}; rebuild it with `qa build --full --index {self.path}` "
-                        "(or configure the model it was built with)")
+                        "(or configure the model it was built with)"
+                    )
                 self._index = current = fresh
             return current
 
@@ -118,17 +123,32 @@ class Engine:
             self._examples = (self.encoder.encode(list(STATUS_EXAMPLES)), self.encoder.encode(list(OTHER_EXAMPLES)))
         return self._examples
 
-    def retrieve(self, question: str, k: int | None = None, *, mode: Mode | None = None,
-                 sources: Iterable[str] | str | None = None, since: dt.date | str | None = None,
-                 until: dt.date | str | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        mode: Mode | None = None,
+        sources: Iterable[str] | str | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+    ) -> list[Passage]:
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
         return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
 
-    def answer(self, question: str, history: Sequence[Any] | None = None, *, sources: Iterable[str] | str | None = None,
-               since: dt.date | str | None = None, until: dt.date | str | None = None, k: int | None = None,
-               mode: Mode | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        sources: Iterable[str] | str | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        k: int | None = None,
+        mode: Mode | None = None,
+    ) -> Answer:
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         text, notes = prepare_question(question, self.config)
@@ -153,8 +173,11 @@ def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
         raise NoMatchError(f"No articles match source {names} (known sources: {shown or 'none'})")
     low, high = index.date_range()
     span = f"from {low} to {high}" if low else "none of them dated"
-    bounds = " and ".join(x for x in (f"on or after {where.since}" if where.since else "",
-                                      f"on or before {where.until}" if where.until else "") if x)
+    bounds = " and ".join(
+        x
+        for x in (f"on or after {where.since}" if where.since else "", f"on or before {where.until}" if where.until else "")
+        if x
+    )
     outlets = f" from {', '.join(sources)}" if where.sources else ""
     raise NoMatchError(f"No articles{outlets} were published {bounds} (the index holds articles {span})")
 

@@ -68,8 +68,9 @@ def metrics_for(ranked_relevance: list[bool], total_relevant: int, k: int) -> di
     }
 
 
-def evaluate(questions: list[EvalQuestion], *, index: Any = None, k: int = 10, mode: Mode | None = None,
-             config: Config | None = None) -> dict[str, Any]:
+def evaluate(
+    questions: list[EvalQuestion], *, index: Any = None, k: int = 10, mode: Mode | None = None, config: Config | None = None
+) -> dict[str, Any]:
     """Scores of retrieval on `questions`, overall and for each kind, plus abstention accuracy."""
     config = config or Config.from_env()
     idx = load_index(index, config)

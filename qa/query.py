@@ -24,7 +24,17 @@ import numpy as np
 from .dates import parse_date
 from .storage.keyword import analyze
 
-__all__ = ["Constraints", "Query", "parse_constraints", "source_aliases", "status_margin", "asks_yes_or_no", "STATUS_EXAMPLES", "OTHER_EXAMPLES", "keyword_terms"]
+__all__ = [
+    "Constraints",
+    "Query",
+    "parse_constraints",
+    "source_aliases",
+    "status_margin",
+    "asks_yes_or_no",
+    "STATUS_EXAMPLES",
+    "OTHER_EXAMPLES",
+    "keyword_terms",
+]
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,7 @@ def status_margin(vector: np.ndarray, status: np.ndarray, other: np.ndarray, nea
     The mean similarity to the `nearest` closest examples of each kind, so that one odd example
     cannot decide alone.
     """
+
     def closeness(examples: np.ndarray) -> float:
         similarity = np.sort(examples @ vector)[::-1]
         return float(similarity[:nearest].mean())
@@ -219,4 +230,3 @@ class Query:
 def keyword_terms(text: str) -> tuple[str, ...]:
     """The question's terms for BM25, analysed as chunks are (see `storage/keyword.py`), once each."""
     return tuple(dict.fromkeys(analyze(text)))
-

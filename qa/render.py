@@ -16,8 +16,21 @@ from urllib.parse import quote
 from .dates import format_date
 from .records import Answer, Passage, Report
 
-__all__ = ["to_markdown", "to_chat", "to_text", "to_json", "passage_json", "verdict_html", "cards_html", "more_markdown",
-           "body", "markdown_escape", "sources_markdown", "DECLINE", "URL_SAFE"]
+__all__ = [
+    "to_markdown",
+    "to_chat",
+    "to_text",
+    "to_json",
+    "passage_json",
+    "verdict_html",
+    "cards_html",
+    "more_markdown",
+    "body",
+    "markdown_escape",
+    "sources_markdown",
+    "DECLINE",
+    "URL_SAFE",
+]
 
 DECLINE = "Not found in these articles."
 URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
@@ -36,7 +49,9 @@ def sources_markdown(passages: Sequence[Passage]) -> str:
         c = p.citation
         title = markdown_escape(c.title)
         head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title
-        meta = ", ".join(x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x)
+        meta = ", ".join(
+            x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x
+        )
         lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
     return "\n".join(lines)
 
@@ -50,8 +65,10 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
 
     def quoted(report: Report) -> str:
-        return " ".join(f"“{escape(q.text)}”{f' (that is, {format_date(q.refers_to)})' if q.refers_to else ''} [{report.number}]"
-                        for q in report.quotes)
+        return " ".join(
+            f"“{escape(q.text)}”{f' (that is, {format_date(q.refers_to)})' if q.refers_to else ''} [{report.number}]"
+            for q in report.quotes
+        )
 
     lead = result.lead
     if lead.date is None:
@@ -105,7 +122,9 @@ def _message(result: Answer, verdict_markup: str) -> list[str]:
 
 def to_text(result: Answer) -> str:
     """The answer for a terminal: notes, the answer, numbered sources with their quotes, the timeline."""
-    lines = ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [body(result, markdown=False)]
+    lines = (
+        ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [body(result, markdown=False)]
+    )
     cited, further = _split(result)
     for heading, passages in (("Sources", cited), ("More passages (not cited)", further)):
         if passages:
@@ -198,9 +217,11 @@ def cards_html(result: Answer | None) -> str:
     parts = [_card(p) for p in cited[1:]]
     if len(result.timeline) > 1:
         rows = "".join(
-            f'<li><time>{e.date.isoformat() if e.date else "undated"}</time> '
-            f'{f"[{e.number}] " if e.number else ""}{html.escape(e.title)}'
-            f'{" <b>latest update</b>" if e.superseding else ""}</li>' for e in result.timeline)
+            f"<li><time>{e.date.isoformat() if e.date else 'undated'}</time> "
+            f"{f'[{e.number}] ' if e.number else ''}{html.escape(e.title)}"
+            f"{' <b>latest update</b>' if e.superseding else ''}</li>"
+            for e in result.timeline
+        )
         parts.append(f'<div class="qa-timeline"><div class="qa-label">Timeline, newest first</div><ol>{rows}</ol></div>')
     return "".join(parts)
 
@@ -219,14 +240,22 @@ def _card(p: Passage, *, context: bool = True) -> str:
     c = p.citation
     title = html.escape(c.title)
     url = c.url if c.url and re.match(r"^https?://", c.url) else None
-    link = f'<a href="{html.escape(quote(url, safe=URL_SAFE))}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
+    link = (
+        f'<a href="{html.escape(quote(url, safe=URL_SAFE))}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        if url
+        else title
+    )
     meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
     start, end = p.chunk.start, p.chunk.end
     text = p.article.text
     if context and start <= c.start and c.end <= end:
-        body = (f"{html.escape(text[start:c.start])}<mark>{html.escape(text[c.start:c.end])}</mark>"
-                f"{html.escape(text[c.end:end])}")
+        body = (
+            f"{html.escape(text[start : c.start])}<mark>{html.escape(text[c.start : c.end])}</mark>"
+            f"{html.escape(text[c.end : end])}"
+        )
     else:
         body = f"<mark>{html.escape(c.quote)}</mark>"
-    return (f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
-            f'<p class="qa-passage">{body}</p></div>')
+    return (
+        f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
+        f'<p class="qa-passage">{body}</p></div>'
+    )

@@ -77,7 +77,11 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
     pools = [keyword_ids, _dense(idx, query, where, pool, config.listed_filter_max)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
     for source in outlets:  # each named outlet's own best passages, however the others score
-        own = Filter((source.casefold(),), where.since, where.until) if not where.sources or source.casefold() in where.sources else None
+        own = (
+            Filter((source.casefold(),), where.since, where.until)
+            if not where.sources or source.casefold() in where.sources
+            else None
+        )
         if own is None:
             continue
         ids, scores = idx.keyword(query.terms, pool, own)
@@ -115,7 +119,6 @@ def _dense(idx: AnyIndex, query: Query, where: Filter, pool: int, listed_max: in
     return idx.admitted(wider, where)[:pool]
 
 
-
 def _keyword_of(idx: AnyIndex, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:
     """BM25 of each row: from the keyword pools, or asked of the index for the dense-only rows."""
     bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
@@ -125,8 +128,9 @@ def _keyword_of(idx: AnyIndex, query: Query, rows: CandidateRows, found: dict[in
     return bm25
 
 
-def _score(rows: CandidateRows, bm25: np.ndarray, query: Query, best_keyword: float, reachable: float,
-           mode: Mode, config: Config) -> _Scores:
+def _score(
+    rows: CandidateRows, bm25: np.ndarray, query: Query, best_keyword: float, reachable: float, mode: Mode, config: Config
+) -> _Scores:
     similarity = rows.vectors @ query.vector
     coverage = bm25 / max(reachable, 1e-6)
     # For ranking, each side is normalised by its best (measured on bench/dev_questions.jsonl:
@@ -159,8 +163,17 @@ def _constraint_boost(rows: CandidateRows, query: Query, config: Config) -> np.n
     return boost
 
 
-def _story_first(idx: AnyIndex, query: Query, scores: _Scores, bm25: np.ndarray, where: Filter, best_keyword: float,
-                 reachable: float, mode: Mode, config: Config) -> _Scores:
+def _story_first(
+    idx: AnyIndex,
+    query: Query,
+    scores: _Scores,
+    bm25: np.ndarray,
+    where: Filter,
+    best_keyword: float,
+    reachable: float,
+    mode: Mode,
+    config: Config,
+) -> _Scores:
     """For a status question: the best passage's story, brought in whole, newest dated report first.
 
     The newest report of a story often shares no word with the question ("the Kestrel mission is
@@ -240,17 +253,33 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
         similarity = vectors @ query.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
         sentence_scores = tuple(float(v) + config.sentence_overlap * o for v, o in zip(similarity, overlap))
         best = chunk.sentences[int(np.argmax(sentence_scores))]
-        citation = Citation(rank, article.id, article.label, article.date, article.source, article.url,
-                            article.text[best.start : best.end], best.start, best.end)
-        passages.append(Passage(rank, article.text[chunk.start : chunk.end], float(scores.score[j]),
-                                float(scores.similarity[j]), float(scores.coverage[j]), article, chunk, citation,
-                                sentence_scores))
+        citation = Citation(
+            rank,
+            article.id,
+            article.label,
+            article.date,
+            article.source,
+            article.url,
+            article.text[best.start : best.end],
+            best.start,
+            best.end,
+        )
+        passages.append(
+            Passage(
+                rank,
+                article.text[chunk.start : chunk.end],
+                float(scores.score[j]),
+                float(scores.similarity[j]),
+                float(scores.coverage[j]),
+                article,
+                chunk,
+                citation,
+                sentence_scores,
+            )
+        )
     return renumber(passages)
 
 
 def renumber(passages: list[Passage]) -> list[Passage]:
     """Passages in the given order with ranks and citation numbers 1, 2, 3…"""
-    return [
-        dataclasses.replace(p, rank=n, citation=dataclasses.replace(p.citation, number=n))
-        for n, p in enumerate(passages, 1)
-    ]
+    return [dataclasses.replace(p, rank=n, citation=dataclasses.replace(p.citation, number=n)) for n, p in enumerate(passages, 1)]

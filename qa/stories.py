@@ -89,8 +89,13 @@ class StoryMember:
 
 def linking_settings(config: Config) -> dict[str, float | int]:
     """What story assignments depend on; recorded in the manifest, compared at the next build."""
-    return {"version": LINKING_VERSION, "names": config.story_names, "similarity": config.story_similarity,
-            "days": config.story_days, "min_corpus": config.story_min_corpus}
+    return {
+        "version": LINKING_VERSION,
+        "names": config.story_names,
+        "similarity": config.story_similarity,
+        "days": config.story_days,
+        "min_corpus": config.story_min_corpus,
+    }
 
 
 def link_score(similarity: float, shared: float, gap_days: int | None, config: Config) -> float:
@@ -175,8 +180,11 @@ def _surprise(members: Sequence[StoryMember], config: Config) -> dict[str, float
         per_source.setdefault(m.source, Counter()).update(m.names)
     outlet_size = Counter(m.source for m in members)
     furniture = {
-        name for source, counts in per_source.items() if source and outlet_size[source] >= 4
-        for name, count in counts.items() if count >= outlet_size[source] / 2
+        name
+        for source, counts in per_source.items()
+        if source and outlet_size[source] >= 4
+        for name, count in counts.items()
+        if count >= outlet_size[source] / 2
     }
     total = max(len(members), config.story_min_corpus)
     rarest = math.log(1 + total)

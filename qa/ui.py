@@ -16,9 +16,9 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
-import socket
 import tempfile
 import threading
 import time
@@ -29,18 +29,26 @@ from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-import gradio as gr  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
 
-from .build import build_index, recorded_articles  # noqa: E402
-from .config import Config  # noqa: E402
-from .engine import answer, load_index, retrieve  # noqa: E402
-from .errors import QAError  # noqa: E402
-from .ingest import SUPPORTED, IngestError  # noqa: E402
-from .ingest.files import decode  # noqa: E402
-from .render import (  # noqa: E402
-    cards_html, markdown_escape, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html)
+from .build import build_index, recorded_articles
+from .config import Config
+from .engine import answer, load_index, retrieve
+from .errors import QAError
+from .ingest import SUPPORTED, IngestError
+from .ingest.files import decode
+from .render import (
+    cards_html,
+    markdown_escape,
+    more_markdown,
+    passage_json,
+    to_chat,
+    to_json,
+    to_markdown,
+    verdict_html,
+)
 
 __all__ = ["create_app", "create_admin", "create_server", "running", "serve", "is_loopback"]
 
@@ -60,9 +68,11 @@ def create_admin(config: Config) -> gr.Blocks:
         except QAError as error:
             return f"No usable index: {markdown_escape(str(error))}"
         m = index.manifest
-        return (f"Index `{markdown_escape(str(config.index))}` (generation {index.generation}): {m['articles']} articles, "
-                f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
-                f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`.")
+        return (
+            f"Index `{markdown_escape(str(config.index))}` (generation {index.generation}): {m['articles']} articles, "
+            f"{m['chunks']} chunks, vectors {markdown_escape(index.factory)}, built {m['built_at']} with "
+            f"{markdown_escape(m['model'])} from `{markdown_escape(str(m.get('articles_folder', '')))}`."
+        )
 
     def admin(command: list[str], doing: str) -> Iterator[str]:
         """An admin action: one at a time, in a `qa` process of its own."""
@@ -71,7 +81,7 @@ def create_admin(config: Config) -> gr.Blocks:
             return
         try:
             yield from _run_qa(command, recorded_articles(config), doing)
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged with its traceback by _internal_error; the client sees one line
             yield _internal_error(doing)
         finally:
             build_lock.release()
@@ -112,11 +122,13 @@ def create_admin(config: Config) -> gr.Blocks:
         with gr.Row():
             search = gr.Textbox(label="Find an indexed article", placeholder="id, title or source", scale=3)
             refresh = gr.Button("Refresh", scale=1)
-        listing = gr.Dataframe(articles(""), headers=["id", "title", "date", "source"], interactive=False, wrap=True,
-                               elem_id="qa-articles")
+        listing = gr.Dataframe(
+            articles(""), headers=["id", "title", "date", "source"], interactive=False, wrap=True, elem_id="qa-articles"
+        )
         with gr.Row():
-            files = gr.File(label="Add articles", file_count="multiple", type="filepath", elem_id="qa-upload",
-                            file_types=sorted(SUPPORTED))
+            files = gr.File(
+                label="Add articles", file_count="multiple", type="filepath", elem_id="qa-upload", file_types=sorted(SUPPORTED)
+            )
             with gr.Column():
                 add = gr.Button("Add the files to the index", elem_id="qa-add")
                 gone = gr.Textbox(label="Article id to remove")
@@ -126,9 +138,11 @@ def create_admin(config: Config) -> gr.Blocks:
         search.submit(articles, inputs=search, outputs=listing, api_visibility="private")
         refresh.click(articles, inputs=search, outputs=listing, api_visibility="private")
         add.click(upload, inputs=files, outputs=result, api_visibility="private", concurrency_limit=1).then(
-            articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
+            articles, inputs=search, outputs=listing, api_visibility="private"
+        ).then(status, outputs=info, api_visibility="private")
         drop.click(remove, inputs=gone, outputs=result, api_visibility="private", concurrency_limit=1).then(
-            articles, inputs=search, outputs=listing, api_visibility="private").then(status, outputs=info, api_visibility="private")
+            articles, inputs=search, outputs=listing, api_visibility="private"
+        ).then(status, outputs=info, api_visibility="private")
         button.click(rebuild, outputs=info, api_name="rebuild", concurrency_limit=1)
     return panel
 
@@ -136,24 +150,45 @@ def create_admin(config: Config) -> gr.Blocks:
 def create_app(config: Config) -> gr.Blocks:
     """The public app: the chat, its verdict and source cards, filters, and the HTTP API."""
 
-    def ask(message: str, history: list[dict[str, Any]] | None, k: float, mode: str, since: str, until: str,
-            sources: list[str] | None, previous: list[int] | None) -> tuple[list[dict[str, Any]], str, str, str, str, list[int]]:
+    def ask(
+        message: str,
+        history: list[dict[str, Any]] | None,
+        k: float,
+        mode: str,
+        since: str,
+        until: str,
+        sources: list[str] | None,
+        previous: list[int] | None,
+    ) -> tuple[list[dict[str, Any]], str, str, str, str, list[int]]:
         """One turn of the chat: the answer in the chat, its verdict and lead card above it, the
         other cited reports and the timeline beside it, further passages folded away."""
         history = list(history or [])
         try:
-            result = answer(message, history=history, since=(since or "").strip() or None, until=(until or "").strip() or None,
-                            sources=sources or None, k=int(k or config.k), config=config.with_overrides(mode=mode or None))
+            result = answer(
+                message,
+                history=history,
+                since=(since or "").strip() or None,
+                until=(until or "").strip() or None,
+                sources=sources or None,
+                k=int(k or config.k),
+                config=config.with_overrides(mode=mode or None),
+            )
         except (QAError, ValueError) as error:  # our own messages, written for the user
             reply, panel = f"**Error:** {markdown_escape(str(error))}", verdict_html(None, str(error))
             return history + _turn(message, reply), "", panel, "", "", []
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged with its traceback by _internal_error; the client sees one line
             reply = _internal_error("answering a question")
             return history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", "", []
         cited = sorted(p.chunk.id for p in result.passages[: result.cited])
         same = bool(cited) and cited == sorted(previous or []) and any(n.startswith("Searched with:") for n in result.notes)
-        return (history + _turn(message, to_chat(result, same_evidence=same)), "", verdict_html(result), cards_html(result),
-                more_markdown(result), cited)
+        return (
+            history + _turn(message, to_chat(result, same_evidence=same)),
+            "",
+            verdict_html(result),
+            cards_html(result),
+            more_markdown(result),
+            cited,
+        )
 
     def ask_markdown(message: str) -> str:
         """`/ask`: one question, the whole answer as Markdown (verdict, answer, sources, timeline)."""
@@ -161,7 +196,7 @@ def create_app(config: Config) -> gr.Blocks:
             return to_markdown(answer(message, config=config))
         except (QAError, ValueError) as error:
             return f"**Error:** {markdown_escape(str(error))}"
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged with its traceback by _internal_error; the client sees one line
             return _internal_error("answering a question")
 
     try:
@@ -169,14 +204,18 @@ def create_app(config: Config) -> gr.Blocks:
     except QAError:
         known_sources = []
     with gr.Blocks(title="qa: ask the news") as app:
-        gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads. "
-                    "[The index](admin/)")
+        gr.Markdown("## Ask the news\nAnswers quote the articles exactly; the newest dated report leads. [The index](admin/)")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 panel = gr.HTML(verdict_html(None), elem_id="qa-verdict")
                 chat = gr.Chatbot(height=420, sanitize_html=True, label="qa", elem_id="qa-chat", autoscroll=True)
-                question = gr.Textbox(placeholder="Ask about the news, e.g. did the summit happen?", show_label=False,
-                                      elem_id="qa-question", submit_btn=True, max_length=config.max_question_chars * 50)
+                question = gr.Textbox(
+                    placeholder="Ask about the news, e.g. did the summit happen?",
+                    show_label=False,
+                    elem_id="qa-question",
+                    submit_btn=True,
+                    max_length=config.max_question_chars * 50,
+                )
                 gr.Examples(EXAMPLES, inputs=question)
                 with gr.Accordion("Filters", open=False):
                     k = gr.Slider(1, 20, value=config.k, step=1, label="Passages (k)")
@@ -190,32 +229,54 @@ def create_app(config: Config) -> gr.Blocks:
                 with gr.Accordion("More passages (not cited)", open=False):
                     more = gr.Markdown()
         shown = gr.State([])  # the chunks the last answer cited: a follow-up that finds the same says so
-        question.submit(ask, inputs=[question, chat, k, mode, since, until, sources, shown],
-                        outputs=[chat, question, panel, cards, more, shown],
-                        api_name="chat_turn", api_visibility="private", concurrency_limit=config.concurrency)
+        question.submit(
+            ask,
+            inputs=[question, chat, k, mode, since, until, sources, shown],
+            outputs=[chat, question, panel, cards, more, shown],
+            api_name="chat_turn",
+            api_visibility="private",
+            concurrency_limit=config.concurrency,
+        )
         gr.api(ask_markdown, api_name="ask", concurrency_limit=config.concurrency)
 
         # The HTTP API beside the chat's `/ask` (rendered Markdown): the same results as JSON, with
         # history, filters and k (`qa ask --json` has the same fields). Errors come back as {"error": …}.
-        def retrieve_json(question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None,
-                          until: str | None = None) -> dict[str, Any]:
+        def retrieve_json(
+            question: str, k: int = 5, sources: list[str] | None = None, since: str | None = None, until: str | None = None
+        ) -> dict[str, Any]:
             try:
-                passages = retrieve(question, k, config.index, sources=sources, since=since or None, until=until or None,
-                                    config=config)
+                passages = retrieve(
+                    question, k, config.index, sources=sources, since=since or None, until=until or None, config=config
+                )
                 return {"passages": [passage_json(p) for p in passages]}
             except (QAError, ValueError) as error:
                 return {"error": str(error)}
-            except Exception:
+            except Exception:  # noqa: BLE001 - logged with its traceback by _internal_error; the client sees one line
                 return {"error": _internal_error("retrieving")}
 
-        def answer_json(question: str, history: list[Any] | None = None, k: int | None = None, sources: list[str] | None = None,
-                        since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        def answer_json(
+            question: str,
+            history: list[Any] | None = None,
+            k: int | None = None,
+            sources: list[str] | None = None,
+            since: str | None = None,
+            until: str | None = None,
+        ) -> dict[str, Any]:
             try:
-                return to_json(answer(question, history=history or None, since=since or None, until=until or None,  # type: ignore[return-value]
-                                      sources=sources, k=k, config=config))
+                return to_json(
+                    answer(
+                        question,
+                        history=history or None,
+                        since=since or None,
+                        until=until or None,  # type: ignore[return-value]
+                        sources=sources,
+                        k=k,
+                        config=config,
+                    )
+                )
             except (QAError, ValueError) as error:
                 return {"error": str(error)}
-            except Exception:
+            except Exception:  # noqa: BLE001 - logged with its traceback by _internal_error; the client sees one line
                 return {"error": _internal_error("answering")}
 
         gr.api(retrieve_json, api_name="retrieve", concurrency_limit=config.concurrency)
@@ -281,7 +342,9 @@ def _run_qa(arguments: list[str], config: Config, doing: str) -> Iterator[str]:
     model, the tokenizer or the interpreter lock with the questions being answered meanwhile."""
     command = [sys.executable, "-m", "qa.cli", *arguments, "--index", str(config.index)]
     env = os.environ | config.to_env()
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace") as process:
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as process:
         assert process.stderr is not None and process.stdout is not None
         lines: list[str] = []
         bar = ""
@@ -322,8 +385,15 @@ def create_server(config: Config, *, admin_password: str | None = None) -> FastA
     `admin_password`, default `$QA_ADMIN_PASSWORD`) when a password is set. Readers never log in."""
     password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
     server = FastAPI()
-    gr.mount_gradio_app(server, create_admin(config), path="/admin", auth=("admin", password) if password else None,
-                        auth_message="The index panel: log in as admin.", css=CSS, show_error=False)
+    gr.mount_gradio_app(
+        server,
+        create_admin(config),
+        path="/admin",
+        auth=("admin", password) if password else None,
+        auth_message="The index panel: log in as admin.",
+        css=CSS,
+        show_error=False,
+    )
     gr.mount_gradio_app(server, create_app(config), path="", css=CSS, show_error=False)
     return server
 
@@ -334,8 +404,10 @@ def serve(config: Config) -> None:
     Loopback by default; another address needs `QA_ADMIN_PASSWORD`, or nothing starts.
     """
     if not is_loopback(config.host) and not os.environ.get("QA_ADMIN_PASSWORD"):
-        raise QAError(f"refusing to serve on {config.host} without an admin password: anyone who can reach it could "
-                      "change the index. Set QA_ADMIN_PASSWORD, or serve on 127.0.0.1")
+        raise QAError(
+            f"refusing to serve on {config.host} without an admin password: anyone who can reach it could "
+            "change the index. Set QA_ADMIN_PASSWORD, or serve on 127.0.0.1"
+        )
     if not config.index.exists():
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
@@ -352,8 +424,15 @@ def running(config: Config, *, admin_password: str | None = None) -> Iterator[st
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_server(config, admin_password=admin_password), host="127.0.0.1",
-                                           port=port, log_level="warning", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_server(config, admin_password=admin_password),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa import Config, build_index  # noqa: E402
+from qa import Config, build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "articles"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from qa.ingest.pool import ParseJob, Parsed, parse_job
+from qa.ingest.pool import Parsed, ParseJob, parse_job
 
 
 def parse_or_hang(job: ParseJob) -> Parsed:

@@ -32,17 +32,41 @@ def loopback_cluster(workers: int = 1, cpus: int = 1, object_store: int = 200_00
     folder = Path(tempfile.mkdtemp(prefix="qa-ray-"))
     token = folder / "token"
     token.write_text(secrets.token_hex(32))
-    env = os.environ | {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "RAY_USAGE_STATS_ENABLED": "0",
-                        "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = os.environ | {
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     ray = str(Path(sys.executable).with_name("ray"))
     port = _free_port()
     common = [f"--num-cpus={cpus}", f"--object-store-memory={object_store}", "--disable-usage-stats"]
     try:
-        subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.2", f"--port={port}", "--include-dashboard=false",
-                        f"--temp-dir={folder / 'ray'}", *common], env=env, check=True, timeout=180, capture_output=True)
+        subprocess.run(
+            [
+                ray,
+                "start",
+                "--head",
+                "--node-ip-address=127.0.0.2",
+                f"--port={port}",
+                "--include-dashboard=false",
+                f"--temp-dir={folder / 'ray'}",
+                *common,
+            ],
+            env=env,
+            check=True,
+            timeout=180,
+            capture_output=True,
+        )
         for n in range(workers):
-            subprocess.run([ray, "start", f"--address=127.0.0.2:{port}", f"--node-ip-address=127.0.0.{3 + n}", *common],
-                           env=env, check=True, timeout=180, capture_output=True)
+            subprocess.run(
+                [ray, "start", f"--address=127.0.0.2:{port}", f"--node-ip-address=127.0.0.{3 + n}", *common],
+                env=env,
+                check=True,
+                timeout=180,
+                capture_output=True,
+            )
         yield env | {"RAY_ADDRESS": f"127.0.0.2:{port}"}
     finally:
         subprocess.run([ray, "stop", "--force"], env=env, timeout=120, capture_output=True)

@@ -76,13 +76,18 @@ def test_postponement_leads(festival: Config) -> None:
 def test_postponement_leads_even_when_the_older_report_is_more_similar(festival: Config) -> None:
     question = "Will the Riverside Jazz Festival take place on June 14 at Harbor Park?"
     result = answer(question, config=festival)
-    similarity = {p.article.id: max(q.similarity for q in result.passages if q.article.id == p.article.id) for p in result.passages}
+    similarity = {
+        p.article.id: max(q.similarity for q in result.passages if q.article.id == p.article.id) for p in result.passages
+    }
     assert similarity["old.md"] > similarity["new.md"]  # the premise: similarity alone would pick the old report
     _check_newer_leads(result, festival)
 
 
 def test_follow_up_uses_history(festival: Config) -> None:
-    history = [{"role": "user", "content": "Is the Riverside Jazz Festival still happening?"}, {"role": "assistant", "content": "…"}]
+    history = [
+        {"role": "user", "content": "Is the Riverside Jazz Festival still happening?"},
+        {"role": "assistant", "content": "…"},
+    ]
     result = answer("why?", history=history, config=festival)
     assert result.answered and result.passages[0].article.id == "new.md"
     blocks = [{"role": "user", "content": [{"type": "text", "text": "Is the Riverside Jazz Festival still happening?"}]}]
@@ -97,7 +102,11 @@ def test_declines_with_nearest_passages(seeds: Config) -> None:
 
 
 def test_answer_text_escapes_article_markup(tmp_path: Path) -> None:
-    write(tmp_path / "a", "x.md", "---\ndate: 2024-01-02\n---\nThe harbour board approved <script>alert(1)</script> a *new* [ferry](javascript:alert(1)) plan for the harbour.\n")
+    write(
+        tmp_path / "a",
+        "x.md",
+        "---\ndate: 2024-01-02\n---\nThe harbour board approved <script>alert(1)</script> a *new* [ferry](javascript:alert(1)) plan for the harbour.\n",
+    )
     config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
     build_index(config)
     result = answer("what did the harbour board approve?", config=config)
@@ -137,6 +146,8 @@ def test_the_verdict_is_the_leads_own_words_and_only_cited_passages_are_sources(
     fact = answer("Who said a Biden-Putin summit was not in the plans?", config=seeds)
     assert fact.verdict is None or fact.verdict.split(" — ")[0].lower() in fact.passages[0].article.text.lower()
     follow = answer("and why?", history=["did the summit happen?"], config=seeds)
-    assert follow.searched == "did the summit happen? and why?" and "Searched with: did the summit happen? and why?" in follow.notes
+    assert (
+        follow.searched == "did the summit happen? and why?" and "Searched with: did the summit happen? and why?" in follow.notes
+    )
     declined = answer("What is the recipe for sourdough bread?", config=seeds)
     assert declined.verdict is None and declined.cited == 0 and body(declined) == "Not found in these articles."

@@ -23,8 +23,15 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed and could not be (apt-get install chromium)", allow_module_level=True)
 
 OUT = ROOT / "tests" / "out"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT = 90_000  # ms: the first question of a process loads the model
 
 
@@ -54,7 +61,9 @@ def _ask(page: object, question: str) -> None:
 
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
-def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sideways(browser, url: str, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sideways(
+    browser, url: str, width: int, height: int
+) -> None:  # type: ignore[no-untyped-def]
     expect = playwright.expect
     OUT.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": height})
@@ -79,8 +88,12 @@ def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sidew
     page.screenshot(path=str(OUT / f"follow-up-{width}.png"), full_page=True)
 
     keeper = f"Orla Venn{width}"  # a name no other article holds, one per width
-    article = write(OUT / "upload", f"lighthouse {width}.md", f"---\ntitle: {keeper} retires from Skellig Rock\ndate: 2024-05-02\n"
-                    f"source: Island Post\n---\nThe lighthouse keeper {keeper} retired on Thursday after forty years on Skellig Rock.\n")
+    article = write(
+        OUT / "upload",
+        f"lighthouse {width}.md",
+        f"---\ntitle: {keeper} retires from Skellig Rock\ndate: 2024-05-02\n"
+        f"source: Island Post\n---\nThe lighthouse keeper {keeper} retired on Thursday after forty years on Skellig Rock.\n",
+    )
     page.goto(url + "admin/")  # the index panel (no password set here: no login)
     page.locator("#qa-upload input[type=file]").set_input_files(str(article))
     page.locator("#qa-add").click()
@@ -96,16 +109,26 @@ def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sidew
     page.close()
 
 
-PAYLOADS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=2</script>", '<svg onload="window.__xss=3">',
-            "[click](javascript:window.__xss=4)", '"><iframe src="javascript:window.__xss=5"></iframe>',
-            "<a href=\"javascript:window.__xss=6\">link</a>", "**bold** _it_ `code` <b onmouseover=window.__xss=7>hover</b>"]
+PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<script>window.__xss=2</script>",
+    '<svg onload="window.__xss=3">',
+    "[click](javascript:window.__xss=4)",
+    '"><iframe src="javascript:window.__xss=5"></iframe>',
+    '<a href="javascript:window.__xss=6">link</a>',
+    "**bold** _it_ `code` <b onmouseover=window.__xss=7>hover</b>",
+]
 
 
 def test_an_article_full_of_payloads_renders_inert(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     expect = playwright.expect
     body = " ".join(f"The harbour board payload {n} reads {p} in its minutes." for n, p in enumerate(PAYLOADS))
-    write(tmp_path / "a", "x.md", f"---\ntitle: '{PAYLOADS[0]} harbour'\nsource: '{PAYLOADS[2]}'\nurl: 'javascript:window.__xss=8'\n"
-                                  f"date: 2024-01-02\n---\nThe harbour board approved a new ferry plan. {body}\n")
+    write(
+        tmp_path / "a",
+        "x.md",
+        f"---\ntitle: '{PAYLOADS[0]} harbour'\nsource: '{PAYLOADS[2]}'\nurl: 'javascript:window.__xss=8'\n"
+        f"date: 2024-01-02\n---\nThe harbour board approved a new ferry plan. {body}\n",
+    )
     config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
     build_index(config)
     with running(config, admin_password="") as served:

@@ -36,7 +36,9 @@ def test_build_then_ask_json_round_trips(tmp_path: Path) -> None:
     assert data["answer"].startswith("Latest update, as of 23 Feb 2022")
     assert all(p["article"]["date"] in (None, "2022-02-23") for p in data["passages"])
 
-    filtered = json.loads(_run("ask", "summit", "--index", index, "--json", "--source", "themoscowtimes.com", "--since", "2022-02-23").stdout)
+    filtered = json.loads(
+        _run("ask", "summit", "--index", index, "--json", "--source", "themoscowtimes.com", "--since", "2022-02-23").stdout
+    )
     assert filtered["passages"] and {p["article"]["id"] for p in filtered["passages"]} == {NEWER}
 
     text = _run("ask", "did the summit happen?", "--index", index)
@@ -94,11 +96,13 @@ def test_add_remove_and_status_mirror_the_python_api(tmp_path: Path) -> None:
 def test_a_fresh_checkout_answers_its_first_question_by_building_the_sample_index(tmp_path: Path) -> None:
     shutil.copytree(ARTICLES, tmp_path / "articles")  # the checkout's layout: articles/ and no index/default yet
     env = {k: v for k, v in os.environ.items() if k not in ("QA_INDEX", "QA_ARTICLES")} | {"HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([*QA, "ask", "did the summit happen?"], capture_output=True, text=True, env=env, timeout=300,
-                            cwd=tmp_path)
+    result = subprocess.run(
+        [*QA, "ask", "did the summit happen?"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("No index at index/default yet; building it from articles")
     assert result.stdout.startswith("Called off — 23 Feb 2022") and (tmp_path / "index" / "default" / "qa.sqlite").exists()
-    missing = subprocess.run([*QA, "ask", "x", "--index", "elsewhere"], capture_output=True, text=True, env=env, timeout=300,
-                             cwd=tmp_path)
+    missing = subprocess.run(
+        [*QA, "ask", "x", "--index", "elsewhere"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+    )
     assert missing.returncode == 2 and "no index at elsewhere" in missing.stderr  # an index named explicitly is never built

@@ -12,12 +12,12 @@ from qa.evaluation import evaluate, load_questions, metrics_for, normalise
 
 
 def test_normalise_matches_quotes_across_typography() -> None:
-    assert normalise("“Hello”\n  World’s") == normalise('"hello" world\'s') == "\"hello\"world's"
+    assert normalise("“Hello”\n  World’s") == normalise('"hello" world\'s') == '"hello"world\'s'
 
 
 def test_metrics_agree_with_ir_measures() -> None:
     rng = random.Random(7)
-    for trial in range(50):
+    for _ in range(50):
         relevant_ids = {f"d{i}" for i in rng.sample(range(30), rng.randint(1, 6))}
         ranking = [f"d{i}" for i in rng.sample(range(30), 10)]
         qrels = [ir_measures.Qrel("q", d, 1) for d in relevant_ids]

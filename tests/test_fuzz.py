@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from fuzzing import check_file, check_name, check_question, chunker_for
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +11,7 @@ from qa import Config
 from qa.chunking import Chunker
 from qa.engine import Engine, engine_for
 
-PROFILE = settings(max_examples=150, deadline=None, database=None, derandomize=True,
-                   suppress_health_check=list(HealthCheck))
+PROFILE = settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,6 @@ def test_the_fuzz_profile_reaches_the_hostile_shapes() -> None:
     """The strategies do produce what they claim (a deep nest, a huge line): a fuzzer that never
     generates them would pass for nothing."""
     from hypothesis import find
-
     from strategies import deep_json, huge_line
 
     assert len(find(deep_json, lambda s: len(s) > 10_000, settings=settings(database=None, max_examples=2000))) > 10_000

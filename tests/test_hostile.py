@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import write
 
 from qa import Config, build_index
 from qa.chunking import MAX_PARAGRAPH_CHARS, _pieces, split_sentences
@@ -21,8 +22,6 @@ from qa.ingest import IngestError, article_files, parse_bytes, parse_files
 from qa.ingest.html import parse_html
 from qa.ingest.pool import ParseJob, parse_jobs
 from qa.storage import Index
-
-from conftest import write
 
 GOOD = "The harbour authority said on Tuesday that the new pier will open in March. Ferries will use it first."
 LIMIT = 60.0  # seconds per file: a hang guard for the suite, far above any parser's real time
@@ -122,8 +121,14 @@ def test_lone_surrogates_in_a_dump_become_replacement_characters() -> None:
 
 
 def test_a_mistyped_record_is_a_note_and_the_rest_of_the_dump_is_read() -> None:
-    lines = [{"id": 1, "body": {"nested": True}}, {"id": 2, "body": 42}, [1, 2], "text", {"id": 3, "body": GOOD, "title": ["a", {"b": 1}],
-             "date": {"x": 1}, "source": True, "url": 7}, {"id": 4, "body": GOOD + " Four."}]
+    lines = [
+        {"id": 1, "body": {"nested": True}},
+        {"id": 2, "body": 42},
+        [1, 2],
+        "text",
+        {"id": 3, "body": GOOD, "title": ["a", {"b": 1}], "date": {"x": 1}, "source": True, "url": 7},
+        {"id": 4, "body": GOOD + " Four."},
+    ]
     articles, notes = parse("\n".join(json.dumps(x) for x in lines), "d.jsonl")
     assert [a.id for a in articles] == ["d.jsonl#3", "d.jsonl#4"]
     assert articles[0].date is None and articles[0].url is None and articles[0].title == "a"
@@ -141,8 +146,13 @@ def test_a_raw_line_separator_inside_a_jsonl_string_keeps_every_record() -> None
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-8"])
 def test_unicode_files_with_a_bom_are_read(codec: str) -> None:
-    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE, "utf-32-le": codecs.BOM_UTF32_LE,
-           "utf-32-be": codecs.BOM_UTF32_BE, "utf-8": codecs.BOM_UTF8}[codec]
+    bom = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+        "utf-32-be": codecs.BOM_UTF32_BE,
+        "utf-8": codecs.BOM_UTF8,
+    }[codec]
     [article], notes = parse_bytes(bom + ("Zürich, " + GOOD).encode(codec), ".txt", "bom.txt")
     assert article.text.startswith("Zürich, The harbour")
 
@@ -163,8 +173,12 @@ def test_random_bytes_are_not_articles() -> None:
 def test_text_that_is_only_symbols_is_not_an_article_but_real_scripts_are() -> None:
     with pytest.raises(IngestError, match="not prose"):
         parse_bytes(("#$%&*+/<=>@^|~{}" * 40).encode(), ".txt", "symbols.txt")
-    for text in ("Москва заявила во вторник, что саммит отменён.", "قالت الحكومة يوم الثلاثاء إن القمة ألغيت.",
-                 "सरकार ने मंगलवार को कहा कि शिखर सम्मेलन रद्द कर दिया गया है।", "政府は火曜日、首脳会談を中止したと発表した。"):
+    for text in (
+        "Москва заявила во вторник, что саммит отменён.",
+        "قالت الحكومة يوم الثلاثاء إن القمة ألغيت.",
+        "सरकार ने मंगलवार को कहा कि शिखर सम्मेलन रद्द कर दिया गया है।",
+        "政府は火曜日、首脳会談を中止したと発表した。",
+    ):
         [article], _ = parse_bytes(text.encode(), ".txt", "script.txt")
         assert article.text == text
 
@@ -182,8 +196,12 @@ def test_odd_files_in_the_folder_are_skipped_with_a_reason(tmp_path: Path) -> No
     files, warnings = article_files(folder)
     assert sorted(rel for _, rel in files) == ["good.txt", "inside.txt", "x.txt/nested.txt"]
     reasons = {w.path: w.reason for w in warnings}
-    assert reasons == {"dangling.md": "broken symlink, skipped", "loop.txt": "symlink loop, skipped",
-                       "passwd.txt": "symlink to outside the articles folder, skipped", "pipe.txt": "not a regular file, skipped"}
+    assert reasons == {
+        "dangling.md": "broken symlink, skipped",
+        "loop.txt": "symlink loop, skipped",
+        "passwd.txt": "symlink to outside the articles folder, skipped",
+        "pipe.txt": "not a regular file, skipped",
+    }
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
@@ -199,26 +217,50 @@ def test_an_unreadable_file_is_skipped(tmp_path: Path) -> None:
 def test_html_blocks_stay_blocks_and_real_lines_survive() -> None:
     extracted = "NISSAN SENTRA\nNissan is hoping the new model sells.\n2a etapa: 8 de abril – Curitiba / Alternativa\nPhotos\n-\n- Item one\nThe end."
     assert clean_text(extracted, blocks=True).split("\n\n") == [
-        "NISSAN SENTRA", "Nissan is hoping the new model sells.", "2a etapa: 8 de abril – Curitiba / Alternativa", "Photos",
-        "Item one", "The end."]
+        "NISSAN SENTRA",
+        "Nissan is hoping the new model sells.",
+        "2a etapa: 8 de abril – Curitiba / Alternativa",
+        "Photos",
+        "Item one",
+        "The end.",
+    ]
     markdown = "## Sub-heading\nThe story goes on\nacross a wrapped line.\n- a list item\n- another"
-    assert clean_text(markdown).split("\n\n") == ["Sub-heading", "The story goes on across a wrapped line.", "a list item", "another"]
+    assert clean_text(markdown).split("\n\n") == [
+        "Sub-heading",
+        "The story goes on across a wrapped line.",
+        "a list item",
+        "another",
+    ]
 
 
-@pytest.mark.parametrize("line,credit", [
-    ("Photo: Reuters", True), ("Photo by Jane Doe", True), ("The White House / flickr", True), ("Image credit: NASA", True),
-    ("Getty Images", True), ("4 United now face a huge task Credit: AFP", True),
-    ("237.5 passing yards OVER (-115) / UNDER (-115)", False), ("Photos", False), ("2a etapa: 8 de abril – Curitiba / Alternativa", False),
-    ("Pictures of the week", False), ("AFP journalists were detained", False), ("Trade talks / Analysis", False)])
+@pytest.mark.parametrize(
+    "line,credit",
+    [
+        ("Photo: Reuters", True),
+        ("Photo by Jane Doe", True),
+        ("The White House / flickr", True),
+        ("Image credit: NASA", True),
+        ("Getty Images", True),
+        ("4 United now face a huge task Credit: AFP", True),
+        ("237.5 passing yards OVER (-115) / UNDER (-115)", False),
+        ("Photos", False),
+        ("2a etapa: 8 de abril – Curitiba / Alternativa", False),
+        ("Pictures of the week", False),
+        ("AFP journalists were detained", False),
+        ("Trade talks / Analysis", False),
+    ],
+)
 def test_credit_rule_on_real_shaped_lines(line: str, credit: bool) -> None:
     assert is_credit(strip_markdown(line)) is credit
 
 
 def test_a_pages_own_time_element_wins_over_a_date_in_a_script() -> None:
-    html = ("<html><head><title>Budget vote | Daily</title><script>var track={ts:'2019-11-14', d:'Nov 14, 2019'};</script></head>"
-            "<body><article><h1>Budget vote passes</h1><time datetime='2019-11-19T10:00:00Z'>Nov 19</time>"
-            + "<p>The council passed the budget on Tuesday after a long debate about the harbour and the schools.</p>" * 5
-            + "</article></body></html>")
+    html = (
+        "<html><head><title>Budget vote | Daily</title><script>var track={ts:'2019-11-14', d:'Nov 14, 2019'};</script></head>"
+        "<body><article><h1>Budget vote passes</h1><time datetime='2019-11-19T10:00:00Z'>Nov 19</time>"
+        + "<p>The council passed the budget on Tuesday after a long debate about the harbour and the schools.</p>" * 5
+        + "</article></body></html>"
+    )
     article = parse_html(html, "page.html")
     assert str(article.date) == "2019-11-19"
 
@@ -252,9 +294,12 @@ def test_a_build_of_good_and_hostile_files_indexes_the_good_and_says_why_for_eac
 
 
 def test_the_site_name_is_not_taken_for_the_title() -> None:
-    html = ("<html><head><title>Daily Planet</title><meta property='og:site_name' content='Daily Planet'></head><body>"
-            "<article><h1>Harbour reopens after the storm</h1>" + "<p>The harbour reopened on Friday, officials said, after a week of repairs.</p>" * 4
-            + "</article></body></html>")
+    html = (
+        "<html><head><title>Daily Planet</title><meta property='og:site_name' content='Daily Planet'></head><body>"
+        "<article><h1>Harbour reopens after the storm</h1>"
+        + "<p>The harbour reopened on Friday, officials said, after a week of repairs.</p>" * 4
+        + "</article></body></html>"
+    )
     assert parse_html(html, "page.html").title == "Harbour reopens after the storm"
 
 
@@ -267,13 +312,20 @@ def test_bad_query_input_gets_one_clear_line(seeds: Config) -> None:
     cases = {
         "k must be a whole number from 1 to 100, not 0": lambda: retrieve("summit", k=0, index=seeds.index, config=seeds),
         "k must be a whole number from 1 to 100, not -3": lambda: retrieve("summit", k=-3, index=seeds.index, config=seeds),
-        "k must be a whole number from 1 to 100, not 100000": lambda: answer("summit", k=100_000, index=seeds.index, config=seeds),
-        "since (2022-03-01) is after until (2022-02-01)": lambda: answer("summit", since="2022-03-01", until="2022-02-01",
-                                                                         index=seeds.index, config=seeds),
+        "k must be a whole number from 1 to 100, not 100000": lambda: answer(
+            "summit", k=100_000, index=seeds.index, config=seeds
+        ),
+        "since (2022-03-01) is after until (2022-02-01)": lambda: answer(
+            "summit", since="2022-03-01", until="2022-02-01", index=seeds.index, config=seeds
+        ),
         "the question must be text, not None": lambda: retrieve(None, index=seeds.index, config=seeds),  # type: ignore[arg-type]
         "history must be a list of chat messages": lambda: answer("and why?", history=42, index=seeds.index, config=seeds),  # type: ignore[arg-type]
-        "sources must be a source name or a list of source names": lambda: answer("summit", sources=[1, 2], index=seeds.index,  # type: ignore[list-item]
-                                                                                  config=seeds),
+        "sources must be a source name or a list of source names": lambda: answer(
+            "summit",
+            sources=[1, 2],
+            index=seeds.index,  # type: ignore[list-item]
+            config=seeds,
+        ),
         "the question is not valid UTF-8 text": lambda: retrieve("summit \udcff", index=seeds.index, config=seeds),
     }
     for message, call in cases.items():
@@ -282,7 +334,9 @@ def test_bad_query_input_gets_one_clear_line(seeds: Config) -> None:
         assert str(caught.value).startswith(message), (message, caught.value)
     with pytest.raises(NoMatchError, match=r"^No articles match source 'nosuch' \(known sources: themoscowtimes.com\)$"):
         answer("summit", sources="NoSuch", index=seeds.index, config=seeds)
-    with pytest.raises(NoMatchError, match=r"^No articles were published on or after 2030-01-01 \(the index holds articles from 2022-02-23"):
+    with pytest.raises(
+        NoMatchError, match=r"^No articles were published on or after 2030-01-01 \(the index holds articles from 2022-02-23"
+    ):
         retrieve("summit", since="2030-01-01", index=seeds.index, config=seeds)
     passages = retrieve("did the summit happen?", sources="themoscowtimes.com", index=seeds.index, config=seeds)
     assert passages and {p.article.source for p in passages} == {"themoscowtimes.com"}  # one name, not its letters
@@ -294,6 +348,17 @@ def test_a_question_that_is_not_utf8_on_the_command_line_is_one_line(seeds: Conf
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable.encode(), b"-m", b"qa.cli", b"ask", b"did the summit \xff happen?", b"--index",
-                             str(seeds.index).encode()], capture_output=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable.encode(),
+            b"-m",
+            b"qa.cli",
+            b"ask",
+            b"did the summit \xff happen?",
+            b"--index",
+            str(seeds.index).encode(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and result.stderr.decode() == "error: the question is not valid UTF-8 text\n"

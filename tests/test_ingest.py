@@ -34,22 +34,35 @@ def test_seed_cleaning() -> None:
 
 
 def test_markdown_front_matter_and_wrapping(tmp_path: Path) -> None:
-    write(tmp_path, "a.md", "---\ntitle: Front Title\ndate: 2023-10-05\nsource: The Verge\nauthor: Jane Roe\n---\n"
-          "# Heading Title\n\n![chart](img.png)\nThe council voted on\nThursday to approve the [new budget](http://x.org).\n\n"
-          "Photo: Getty Images\n\nRead more: Something else\n")
+    write(
+        tmp_path,
+        "a.md",
+        "---\ntitle: Front Title\ndate: 2023-10-05\nsource: The Verge\nauthor: Jane Roe\n---\n"
+        "# Heading Title\n\n![chart](img.png)\nThe council voted on\nThursday to approve the [new budget](http://x.org).\n\n"
+        "Photo: Getty Images\n\nRead more: Something else\n",
+    )
     [article], warnings = load_articles(tmp_path)
     assert warnings == []
-    assert (article.title, article.date, article.source, article.author) == ("Front Title", dt.date(2023, 10, 5), "The Verge", "Jane Roe")
+    assert (article.title, article.date, article.source, article.author) == (
+        "Front Title",
+        dt.date(2023, 10, 5),
+        "The Verge",
+        "Jane Roe",
+    )
     assert article.text == "The council voted on Thursday to approve the new budget."
 
 
 def test_html_goes_through_main_text_extraction(tmp_path: Path) -> None:
     body = " ".join(f"The harbour authority said the new ferry line number {i} opens next spring." for i in range(12))
-    write(tmp_path, "page.html", f"""<html><head><title>Ferry line opens | Daily Port</title>
+    write(
+        tmp_path,
+        "page.html",
+        f"""<html><head><title>Ferry line opens | Daily Port</title>
         <meta property="og:title" content="Ferry line opens"><meta property="article:published_time" content="2023-11-02">
         <meta property="og:url" content="https://port.example.com/ferry"></head>
         <body><nav>Home | Sports | Weather</nav><article><h1>Ferry line opens</h1><p>{body}</p></article>
-        <footer>Copyright Daily Port</footer></body></html>""")
+        <footer>Copyright Daily Port</footer></body></html>""",
+    )
     [article], warnings = load_articles(tmp_path)
     assert warnings == []
     assert article.title == "Ferry line opens" and article.date == dt.date(2023, 11, 2)
@@ -58,19 +71,32 @@ def test_html_goes_through_main_text_extraction(tmp_path: Path) -> None:
 
 def test_jsonl_news_dump(tmp_path: Path) -> None:
     records = [
-        {"title": "One", "body": "First body text.", "published_at": "2023-11-27T08:45:59+00:00", "source": "Mashable", "url": "https://m.example/1", "author": None},
+        {
+            "title": "One",
+            "body": "First body text.",
+            "published_at": "2023-11-27T08:45:59+00:00",
+            "source": "Mashable",
+            "url": "https://m.example/1",
+            "author": None,
+        },
         {"title": "Two", "body": "", "published_at": None, "source": "X", "url": None, "author": None},
     ]
     write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in records) + "\n{broken\n")
     articles, warnings = load_articles(tmp_path)
-    assert [(a.id, a.title, a.date, a.source) for a in articles] == [("dump.jsonl#https://m.example/1", "One", dt.date(2023, 11, 27), "Mashable")]
+    assert [(a.id, a.title, a.date, a.source) for a in articles] == [
+        ("dump.jsonl#https://m.example/1", "One", dt.date(2023, 11, 27), "Mashable")
+    ]
     reasons = sorted(w.reason for w in warnings)
     assert reasons[0] == "line 2: no body, skipped" and reasons[1].startswith("line 3: not valid JSON")
 
 
 def test_record_ids_come_from_the_record_never_from_its_line(tmp_path: Path) -> None:
-    records = [{"id": "a-17", "body": "Body A."}, {"url": "https://x.example/b", "body": "Body B."}, {"body": "Body C."},
-               {"id": "a-17", "body": "A duplicate id."}]
+    records = [
+        {"id": "a-17", "body": "Body A."},
+        {"url": "https://x.example/b", "body": "Body B."},
+        {"body": "Body C."},
+        {"id": "a-17", "body": "A duplicate id."},
+    ]
     write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in records))
     first, warnings = load_articles(tmp_path)
     write(tmp_path, "dump.jsonl", "\n".join(json.dumps(r) for r in reversed(records[:3])))

@@ -20,7 +20,9 @@ def test_sources_that_must_not_match() -> None:
 
 
 def test_dates_and_ranges() -> None:
-    assert parse_constraints("What was published on October 5, 2023 about Meta?", []) == Constraints((), dt.date(2023, 10, 5), dt.date(2023, 10, 5), published=True)
+    assert parse_constraints("What was published on October 5, 2023 about Meta?", []) == Constraints(
+        (), dt.date(2023, 10, 5), dt.date(2023, 10, 5), published=True
+    )
     # A date of the event, not of the report, is no publication filter.
     assert parse_constraints("Will the rocket launch on March 15, 2024?", []).published is False
     assert parse_constraints("news in October 2023", []) == Constraints((), dt.date(2023, 10, 1), dt.date(2023, 10, 31))

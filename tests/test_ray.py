@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ARTICLES, shared_file
+from ray_cluster import loopback_cluster
+from test_shards import seed_questions
 
 import qa
 from qa import Config, build_index
 from qa.build.shards import split_index
 from qa.storage.compare import compare_indexes
-
-from conftest import ARTICLES, shared_file
-from ray_cluster import loopback_cluster
-from test_shards import seed_questions
 
 pytest.importorskip("ray", reason="Ray is installed by `make install` (the ray extra)")
 QA = str(Path(sys.executable).with_name("qa"))
@@ -46,8 +45,13 @@ def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(tmp_path: Path
     build_index(local)
 
     with loopback_cluster(workers=1) as env:
-        built = subprocess.run([QA, "build", "--ray", env["RAY_ADDRESS"], "--articles", str(folder), "--index", str(tmp_path / "ray")],
-                               env=env, capture_output=True, text=True, timeout=900)
+        built = subprocess.run(
+            [QA, "build", "--ray", env["RAY_ADDRESS"], "--articles", str(folder), "--index", str(tmp_path / "ray")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
         assert "embedded on 2 of 2 nodes" in built.stderr  # both nodes' actors embedded chunks
 
@@ -55,9 +59,13 @@ def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(tmp_path: Path
         # process (Ray reads its authentication settings when it is imported, so not from this one).
         split_index(local, tmp_path / "shards", 2)
         questions = seed_questions()
-        client = subprocess.run([sys.executable, "-c", _SHARD_CLIENT, str(tmp_path / "shards"), json.dumps(questions)],
-                                env=env | {"QA_SHARD_WORKERS": "ray", "QA_RAY_ADDRESS": env["RAY_ADDRESS"]},
-                                capture_output=True, text=True, timeout=600)
+        client = subprocess.run(
+            [sys.executable, "-c", _SHARD_CLIENT, str(tmp_path / "shards"), json.dumps(questions)],
+            env=env | {"QA_SHARD_WORKERS": "ray", "QA_RAY_ADDRESS": env["RAY_ADDRESS"]},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert client.returncode == 0, client.stderr[-3000:]
         served = json.loads(client.stdout.strip().splitlines()[-1])
         assert len({pid for pid, _ in served["places"]}) == 2 and served["client"] not in {pid for pid, _ in served["places"]}

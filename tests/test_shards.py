@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import NEWER, OLDER, SHARED
 
 import qa
 from qa import Config, build_index
@@ -15,8 +16,6 @@ from qa.build.shards import shard_of, split_index
 from qa.errors import BuildError, IndexMismatchError
 from qa.storage import Index, ShardedIndex
 from qa.storage.compare import compare_indexes
-
-from conftest import NEWER, OLDER, SHARED
 
 QA = str(Path(sys.executable).with_name("qa"))
 
@@ -58,11 +57,16 @@ def test_a_shard_set_is_read_only_and_says_how_to_change_it(seeds: Config, tmp_p
     with pytest.raises(BuildError, match="not a shard set"):
         split_index(seeds, tmp_path / "plain", 2)  # never writes over a folder that is not a shard set
 
-    again = subprocess.run([QA, "shard", "--index", str(seeds.index), "--shards", "2", "--out", str(tmp_path / "shards")],
-                           capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [QA, "shard", "--index", str(seeds.index), "--shards", "2", "--out", str(tmp_path / "shards")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "shards" / "shards.json").read_text())["generation"] == 2  # replaced whole
-    ask = subprocess.run([QA, "ask", "Did the summit happen?", "--index", str(tmp_path / "shards")],
-                         capture_output=True, text=True, timeout=300)
+    ask = subprocess.run(
+        [QA, "ask", "Did the summit happen?", "--index", str(tmp_path / "shards")], capture_output=True, text=True, timeout=300
+    )
     assert ask.returncode == 0, ask.stderr
     assert "Called off" in ask.stdout or "called off" in ask.stdout

@@ -13,8 +13,20 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLES, ROOT, write
 
-from qa import (BuildError, Config, CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, add_articles,
-                build_index, index_status, load_index, remove_articles, retrieve)
+from qa import (
+    BuildError,
+    Config,
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    QAError,
+    add_articles,
+    build_index,
+    index_status,
+    load_index,
+    remove_articles,
+    retrieve,
+)
 from qa.build import recorded_articles
 from qa.engine import engine_for
 from qa.storage import FILE_NAME, FORMAT_VERSION, Index, writer_lock
@@ -101,8 +113,11 @@ def test_add_and_remove_one_article_and_a_running_engine_sees_each_generation(tm
     build_index(config)
     engine = engine_for(config.index, config)
     assert engine.retrieve("lighthouse keeper Orla Venn", k=1)[0].article.id != "lighthouse.md"
-    outside = write(tmp_path / "elsewhere", "lighthouse.md",
-                    "# Orla Venn retires\n\nDate: 2024-05-02\n\nThe lighthouse keeper Orla Venn retired after forty years on Skellig Rock.\n")
+    outside = write(
+        tmp_path / "elsewhere",
+        "lighthouse.md",
+        "# Orla Venn retires\n\nDate: 2024-05-02\n\nThe lighthouse keeper Orla Venn retired after forty years on Skellig Rock.\n",
+    )
     report = add_articles([outside], config)
     assert (report.added, report.embedded) == (1, 1) and (config.articles / "lighthouse.md").exists()
     assert engine.retrieve("lighthouse keeper Orla Venn", k=1)[0].article.id == "lighthouse.md"  # no restart
@@ -146,16 +161,31 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
     config = Config(articles=articles, index=index)
     build_index(config)
     for n in range(40):
-        write(articles, f"batch/{n:02d}.md", f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
-              + f"The council of town number {n} met to discuss the budget, the harbour and the storm. " * 12)
+        write(
+            articles,
+            f"batch/{n:02d}.md",
+            f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
+            + f"The council of town number {n} met to discuss the budget, the harbour and the storm. " * 12,
+        )
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    moments = [("incremental", "embedded", 2), ("incremental", "writing the keyword index", 2),
-               ("incremental", "committing generation", 2), ("incremental", "generation 2 committed", 42),
-               ("full", "embedded", 42), ("full", "writing the keyword index", 42), ("full", "committing generation", 42),
-               ("full", "generation 3 committed", 42)]
+    moments = [
+        ("incremental", "embedded", 2),
+        ("incremental", "writing the keyword index", 2),
+        ("incremental", "committing generation", 2),
+        ("incremental", "generation 2 committed", 42),
+        ("full", "embedded", 42),
+        ("full", "writing the keyword index", 42),
+        ("full", "committing generation", 42),
+        ("full", "generation 3 committed", 42),
+    ]
     for mode, moment, articles_after in moments:
-        process = subprocess.Popen([sys.executable, "-c", _STOPS_AT, str(articles), str(index), mode, moment],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _STOPS_AT, str(articles), str(index), mode, moment],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert process.stdout is not None
         for line in process.stdout:
             if line.startswith(moment):

@@ -45,7 +45,11 @@ def test_stories_are_linked_by_event_not_by_topic(stories: Config) -> None:
         # The newer report names neither the festival, nor the opening, nor the date.
         ("Will the Riverside Jazz Festival open on July 4?", "s01b-harbor-park-storm.md", ["s01a-festival-announced.md"]),
         # Nor the buyer, nor the dairy, nor "acquisition".
-        ("Will Brightwater's acquisition of Calloway Dairy close in the second quarter?", "s02b-regulator-blocks.md", ["s02a-dairy-deal.md"]),
+        (
+            "Will Brightwater's acquisition of Calloway Dairy close in the second quarter?",
+            "s02b-regulator-blocks.md",
+            ["s02a-dairy-deal.md"],
+        ),
         # Three reports; the newest names neither the company nor Raman.
         ("Is Priya Raman still the CEO of Kiteworks Cloud?", "s12c-board-ousts.md", ["s12b-job-cuts.md", "s12a-raman-named.md"]),
     ],
@@ -85,7 +89,10 @@ def test_a_later_report_of_another_event_never_leads(stories: Config) -> None:
 
 
 def test_fact_questions_are_not_hijacked_by_stories(stories: Config) -> None:
-    assert retrieve("Which goalkeeper did Porto sign from Braga?", k=3, index=stories.index)[0].article.id == "d04-porto-goalkeeper.md"
+    assert (
+        retrieve("Which goalkeeper did Porto sign from Braga?", k=3, index=stories.index)[0].article.id
+        == "d04-porto-goalkeeper.md"
+    )
     assert retrieve("How many jobs did Kiteworks Cloud cut?", k=3, index=stories.index)[0].article.id == "s12b-job-cuts.md"
 
 
@@ -134,7 +141,9 @@ def test_questions_naming_two_outlets_hear_both(stories: Config) -> None:
 def test_a_date_bound_to_a_report_filters_and_falls_back(stories: Config) -> None:
     on_day = retrieve("What did the report published on May 28, 2024 say about the summit?", k=3, index=stories.index)
     assert {p.article.date for p in on_day} == {dt.date(2024, 5, 28)}
-    nothing_that_day = retrieve("What did the report published on January 1, 2020 say about the summit?", k=3, index=stories.index)
+    nothing_that_day = retrieve(
+        "What did the report published on January 1, 2020 say about the summit?", k=3, index=stories.index
+    )
     assert nothing_that_day and "summit" in nothing_that_day[0].text
 
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 
 import pytest
 from conftest import NEWER, OLDER
 from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
-
-import os
-import subprocess
-import sys
 
 from qa import Config
 from qa.storage import Index
@@ -63,8 +62,13 @@ def test_the_index_panel_needs_gradios_login_when_a_password_is_set_and_readers_
 
 def test_serving_beyond_loopback_without_a_password_refuses_to_start(seeds: Config) -> None:
     env = {k: v for k, v in os.environ.items() if k != "QA_ADMIN_PASSWORD"}
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--host", "0.0.0.0", "--index", str(seeds.index)],
-                            capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--host", "0.0.0.0", "--index", str(seeds.index)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: refusing to serve on 0.0.0.0 without an admin password")
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
 
@@ -78,7 +82,7 @@ def test_questions_run_concurrently_up_to_the_configured_limit(seeds: Config) ->
 def test_bad_questions_get_one_line_and_no_python_text(server) -> None:  # type: ignore[no-untyped-def]
     client = Client(server, verbose=False)
     reply = client.predict(message="x" * 100_000, api_name="/ask")
-    assert "Traceback" not in reply and "File \"" not in reply
+    assert "Traceback" not in reply and 'File "' not in reply
     assert client.predict(message="   ", api_name="/ask") == "**Error:** the question is empty"
 
 
@@ -89,8 +93,12 @@ def test_the_http_api_returns_structured_passages_and_answers(server) -> None:  
     assert found["passages"][0]["article"]["date"] == "2022-02-23" and found["passages"][0]["quote"]
     filtered = client.predict("summit", 5, ["themoscowtimes.com"], "2022-02-01", None, api_name="/retrieve")
     assert {p["article"]["source"] for p in filtered["passages"]} == {"themoscowtimes.com"}
-    assert client.predict("summit", 0, None, None, None, api_name="/retrieve") == {"error": "k must be a whole number from 1 to 100, not 0"}
-    assert client.predict("summit", 5, ["NoSuch"], None, None, api_name="/retrieve")["error"].startswith("No articles match source")
+    assert client.predict("summit", 0, None, None, None, api_name="/retrieve") == {
+        "error": "k must be a whole number from 1 to 100, not 0"
+    }
+    assert client.predict("summit", 5, ["NoSuch"], None, None, api_name="/retrieve")["error"].startswith(
+        "No articles match source"
+    )
     first = client.predict("did the summit happen?", None, None, None, None, None, api_name="/answer")
     assert first["answered"] and first["as_of"] == "2022-02-23" and "called off" in first["answer"]
     history = [{"role": "user", "content": "did the summit happen?"}, {"role": "assistant", "content": first["answer"]}]

@@ -27,12 +27,23 @@ from ..storage.metadata import connect
 from .stages import LocalStages, Stages
 from .writer import BuildReport, Log, Scan, Writer, article_hash
 
-__all__ = ["build_index", "recorded_articles", "add_articles", "remove_articles", "index_status", "BuildReport",
-           "IndexStatus", "article_hash", "Stages", "LocalStages"]
+__all__ = [
+    "build_index",
+    "recorded_articles",
+    "add_articles",
+    "remove_articles",
+    "index_status",
+    "BuildReport",
+    "IndexStatus",
+    "article_hash",
+    "Stages",
+    "LocalStages",
+]
 
 
-def build_index(config: Config, *, full: bool = False, progress: bool = False, log: Log = lambda _: None,
-                stages: Stages | None = None) -> BuildReport:
+def build_index(
+    config: Config, *, full: bool = False, progress: bool = False, log: Log = lambda _: None, stages: Stages | None = None
+) -> BuildReport:
     """Bring the index at `config.index` up to date with `config.articles` (everything, with `full`).
 
     `stages` says where parsing, chunking and embedding run (default: here; `RayStages` for a
@@ -45,8 +56,6 @@ def build_index(config: Config, *, full: bool = False, progress: bool = False, l
     with Writer(target, config, log, stages) as writer:
         scan = writer.scan_folder(Path(config.articles), full=full, progress=progress)
         return writer.apply(scan, full=full, progress=progress)
-
-
 
 
 def recorded_articles(config: Config) -> Config:
@@ -65,14 +74,18 @@ def recorded_articles(config: Config) -> Config:
     return config.with_overrides(articles=folder) if folder else config
 
 
-def add_articles(paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None) -> BuildReport:
+def add_articles(
+    paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None
+) -> BuildReport:
     """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
     with Writer(Path(config.index), config, log) as writer:
         folder = writer.articles_folder()
         scan = writer.scan_files([writer.adopt(Path(p), folder) for p in paths])
         if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
-            raise BuildError("none of the given files holds a readable article; the index is unchanged: "
-                             + "; ".join(str(w) for w in scan.warnings))
+            raise BuildError(
+                "none of the given files holds a readable article; the index is unchanged: "
+                + "; ".join(str(w) for w in scan.warnings)
+            )
         return writer.apply(scan, full=False, progress=progress)
 
 
@@ -102,11 +115,15 @@ class IndexStatus:
     warnings: tuple[IngestWarning, ...]
 
     def summary(self) -> str:
-        pending = (f"a build would add {self.pending_added}, change {self.pending_changed} and remove "
-                   f"{self.pending_removed} articles" if self.pending_added or self.pending_changed or self.pending_removed
-                   else "up to date with its articles folder")
-        return (f"index {self.path} (generation {self.generation}): {self.articles} articles, {self.chunks} chunks\n"
-                f"model {self.model}; vectors {self.factory}; built {self.built_at} from {self.articles_folder}\n{pending}")
+        pending = (
+            f"a build would add {self.pending_added}, change {self.pending_changed} and remove {self.pending_removed} articles"
+            if self.pending_added or self.pending_changed or self.pending_removed
+            else "up to date with its articles folder"
+        )
+        return (
+            f"index {self.path} (generation {self.generation}): {self.articles} articles, {self.chunks} chunks\n"
+            f"model {self.model}; vectors {self.factory}; built {self.built_at} from {self.articles_folder}\n{pending}"
+        )
 
 
 def index_status(config: Config) -> IndexStatus:
@@ -121,10 +138,20 @@ def index_status(config: Config) -> IndexStatus:
         scan = writer.scan_folder(folder, full=False)
     except FileNotFoundError:
         scan = Scan(warnings=[IngestWarning(str(folder), "articles folder not found")])
-    return IndexStatus(Path(config.index), index.generation, int(meta["articles"]), int(meta["chunks"]), index.model_id,
-                       index.factory, str(meta["built_at"]), str(folder), len(scan.upserts) - len(scan.changed),
-                       len(scan.changed), len(scan.removed), tuple(scan.warnings))
-
+    return IndexStatus(
+        Path(config.index),
+        index.generation,
+        int(meta["articles"]),
+        int(meta["chunks"]),
+        index.model_id,
+        index.factory,
+        str(meta["built_at"]),
+        str(folder),
+        len(scan.upserts) - len(scan.changed),
+        len(scan.changed),
+        len(scan.removed),
+        tuple(scan.warnings),
+    )
 
 
 def _upgrade(config: Config, *, progress: bool, log: Log, stages: Stages | None) -> BuildReport:
@@ -148,4 +175,3 @@ def _upgrade(config: Config, *, progress: bool, log: Log, stages: Stages | None)
         old = target.parent / f".{target.name}.old-{stamp}"
     shutil.rmtree(old, ignore_errors=True)
     return dataclasses.replace(report, path=target)
-

@@ -34,7 +34,7 @@ import numpy as np
 from ..config import Config
 from ..embedding.base import Spans
 from ..errors import BuildError
-from ..ingest.pool import ParseJob, Parsed, parse_jobs
+from ..ingest.pool import Parsed, ParseJob, parse_jobs
 from ..records import Article, Chunk
 from .stages import Log, Stages, chunker_for
 
@@ -97,9 +97,14 @@ class RayStages(Stages):
             logging.getLogger("ray").setLevel(logging.WARNING)
         if not ray.is_initialized():
             try:
-                ray.init(address=address or None, include_dashboard=False, logging_level=logging.WARNING,
-                         log_to_driver=progress, runtime_env={"env_vars": _WORKER_ENV},
-                         configure_logging=True)
+                ray.init(
+                    address=address or None,
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    log_to_driver=progress,
+                    runtime_env={"env_vars": _WORKER_ENV},
+                    configure_logging=True,
+                )
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise BuildError(f"cannot reach the Ray cluster at {address or 'a new local instance'}: {error}") from error
         import ray.data
@@ -144,15 +149,29 @@ class RayStages(Stages):
             yield from zip(window, parsed)
 
     def chunk(self, articles: Sequence[Article], config: Config) -> list[Chunk]:
-        per_article = self._run(articles, _Chunker, fn_constructor_kwargs={"config": self._one_thread(config)},
-                                compute=self._actors(), batch_size=32, num_cpus=1)
+        per_article = self._run(
+            articles,
+            _Chunker,
+            fn_constructor_kwargs={"config": self._one_thread(config)},
+            compute=self._actors(),
+            batch_size=32,
+            num_cpus=1,
+        )
         return [c for chunks in per_article for c in chunks]
 
-    def embed(self, texts: Sequence[str], spans: Sequence[Spans], config: Config,
-              log: Log) -> tuple[np.ndarray, list[np.ndarray]]:
+    def embed(
+        self, texts: Sequence[str], spans: Sequence[Spans], config: Config, log: Log
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         log(f"embedding {len(texts)} chunks on Ray ({self.nodes} nodes, {self.cpus} CPUs)")
-        results = self._run(list(zip(texts, spans)), _Embedder, log, fn_constructor_kwargs={"config": self._one_thread(config)},
-                            compute=self._actors(), batch_size=32, num_cpus=1)
+        results = self._run(
+            list(zip(texts, spans)),
+            _Embedder,
+            log,
+            fn_constructor_kwargs={"config": self._one_thread(config)},
+            compute=self._actors(),
+            batch_size=32,
+            num_cpus=1,
+        )
         if not results:
             return np.zeros((0, 0), dtype=np.float32), []
         log(f"embedded on {len(self.embedded_on)} of {self.nodes} nodes")

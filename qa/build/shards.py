@@ -71,10 +71,15 @@ def split_index(config: Config, dest: Path | str, shards: int, *, log: Log = lam
         sizes = [(articles, chunks) for articles, chunks, _ in written]
         _balance_lengths(staging, [(chunks, tokens) for _, chunks, tokens in written])
         manifest = {
-            "format": SHARDS_FORMAT, "format_version": SHARDS_VERSION, "generation": previous + 1,
-            "partition": "crc32(article id, utf-8) mod shards", "shards": [f"shard-{n:03d}" for n in range(shards)],
-            "source": str(Path(config.index).resolve()), "source_generation": source.generation, "model": source.model_id,
-            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "format": SHARDS_FORMAT,
+            "format_version": SHARDS_VERSION,
+            "generation": previous + 1,
+            "partition": "crc32(article id, utf-8) mod shards",
+            "shards": [f"shard-{n:03d}" for n in range(shards)],
+            "source": str(Path(config.index).resolve()),
+            "source_generation": source.generation,
+            "model": source.model_id,
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     except BaseException:
@@ -104,16 +109,29 @@ def _write_shard(source: Index, folder: Path, number: int, shards: int, config: 
         rows = db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
         meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM source.meta")}
         factory = factory_for(len(rows), source.dimension, config.exact_below)
-        meta.update({"articles": articles, "chunks": len(rows), "factory": factory, "vectors": vector_file(source.generation),
-                     "trained_on": len(rows), "shard": number, "shards": shards})
+        meta.update(
+            {
+                "articles": articles,
+                "chunks": len(rows),
+                "factory": factory,
+                "vectors": vector_file(source.generation),
+                "trained_on": len(rows),
+                "shard": number,
+                "shards": shards,
+            }
+        )
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), source.dimension).astype(np.float32)
+    vectors = (
+        np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), source.dimension).astype(np.float32)
+    )
     (folder / "vectors").mkdir()
     write_vectors(build_vectors(factory, ids, vectors), folder / vector_file(source.generation))
     keywords = KeywordIndex(folder, create=True)
     tokens = 0
-    for row in database.execute(f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"):
+    for row in database.execute(
+        f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
+    ):
         article = article_from_row(row[:8])
         tokens += add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
     keywords.commit()

@@ -20,7 +20,7 @@ from ..chunking import Chunker
 from ..config import Config
 from ..embedding import shared_encoder
 from ..embedding.base import Spans
-from ..ingest.pool import ParseJob, Parsed, parse_jobs
+from ..ingest.pool import Parsed, ParseJob, parse_jobs
 from ..records import Article, Chunk
 
 __all__ = ["Stages", "LocalStages", "chunker_for"]
@@ -45,8 +45,9 @@ class Stages:
     def chunk(self, articles: Sequence[Article], config: Config) -> list[Chunk]:
         raise NotImplementedError
 
-    def embed(self, texts: Sequence[str], spans: Sequence[Spans], config: Config,
-              log: Log) -> tuple[np.ndarray, list[np.ndarray]]:
+    def embed(
+        self, texts: Sequence[str], spans: Sequence[Spans], config: Config, log: Log
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each text's unit vector and one vector per span of it (the sentences to cite)."""
         raise NotImplementedError
 
@@ -66,8 +67,9 @@ class LocalStages(Stages):
         chunker = chunker_for(config)
         return [c for article in articles for c in chunker.chunk(article)]
 
-    def embed(self, texts: Sequence[str], spans: Sequence[Spans], config: Config,
-              log: Log) -> tuple[np.ndarray, list[np.ndarray]]:
+    def embed(
+        self, texts: Sequence[str], spans: Sequence[Spans], config: Config, log: Log
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         encoder = shared_encoder(config)
         vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
         span_vectors: list[np.ndarray] = []

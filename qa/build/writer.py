@@ -47,7 +47,9 @@ Log = Callable[[str], None]
 
 def article_hash(article: Article) -> str:
     """Identity of an article's content and metadata."""
-    return hashlib.sha1(json.dumps(asdict(article) | {"date": str(article.date)}, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha1(
+        json.dumps(asdict(article) | {"date": str(article.date)}, sort_keys=True).encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,11 @@ class BuildReport:
         return self.embedded / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        return (f"generation {self.generation}: {self.articles} articles, {self.chunks} chunks ({self.added} added, "
-                f"{self.changed} changed, {self.removed} removed; {self.embedded} chunks embedded, {self.linked} articles "
-                f"linked into stories) in {self.seconds:.1f} s, {len(self.warnings)} warnings, vectors {self.factory} → {self.path}")
+        return (
+            f"generation {self.generation}: {self.articles} articles, {self.chunks} chunks ({self.added} added, "
+            f"{self.changed} changed, {self.removed} removed; {self.embedded} chunks embedded, {self.linked} articles "
+            f"linked into stories) in {self.seconds:.1f} s, {len(self.warnings)} warnings, vectors {self.factory} → {self.path}"
+        )
 
 
 @dataclass
@@ -82,15 +86,21 @@ class Scan:
     upserts: list[Article] = field(default_factory=list)  #: new or changed articles
     changed: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
-    files: dict[str, tuple[int, int, str, list[str], list[str]]] = field(default_factory=dict)  #: rel → size, mtime, digest, ids, warnings
+    files: dict[str, tuple[int, int, str, list[str], list[str]]] = field(
+        default_factory=dict
+    )  #: rel → size, mtime, digest, ids, warnings
     warnings: list[IngestWarning] = field(default_factory=list)
-
 
 
 def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> int:
     """A chunk's keyword document (the text it was embedded with, its article, date and source); its length."""
-    return keywords.add(chunk.id, article.id, embed_text(article, chunk), article.date.toordinal() if article.date else 0,
-                 (article.source or "").casefold())
+    return keywords.add(
+        chunk.id,
+        article.id,
+        embed_text(article, chunk),
+        article.date.toordinal() if article.date else 0,
+        (article.source or "").casefold(),
+    )
 
 
 def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path, str]]:
@@ -115,8 +125,9 @@ class Writer:
 
     def __enter__(self) -> Writer:
         if is_sharded(self.folder):
-            raise BuildError(f"{self.target} is a shard set (made by `qa shard`); build its source index "
-                             "and run `qa shard` again")
+            raise BuildError(
+                f"{self.target} is a shard set (made by `qa shard`); build its source index and run `qa shard` again"
+            )
         self._lock = writer_lock(self.folder)
         self._lock.__enter__()
         try:
@@ -139,8 +150,9 @@ class Writer:
         if not path.is_file():
             raise BuildError(f"{path} is not a file")
         if path.suffix.lower() not in SUPPORTED:
-            raise BuildError(f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
-                             f"articles are {', '.join(sorted(SUPPORTED))}")
+            raise BuildError(
+                f"{path.name}: unsupported file type {path.suffix or '(none)'}; articles are {', '.join(sorted(SUPPORTED))}"
+            )
         try:
             return path, file_id(path.resolve().relative_to(folder.resolve()).as_posix())
         except ValueError:
@@ -167,10 +179,13 @@ class Writer:
         """Files named by `qa add`: always read (an article removed by id comes back when its file is added again)."""
         return self._scan(files, full=False, every_file=False, reread=True)
 
-    def _scan(self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False,
-              reread: bool = False) -> Scan:
+    def _scan(
+        self, files: list[tuple[Path, str]], *, full: bool, every_file: bool, progress: bool = False, reread: bool = False
+    ) -> Scan:
         """Read what changed, in worker processes under a time limit; warnings are logged as they happen."""
-        known_files = {r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
+        known_files = {
+            r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")
+        }
         known = dict(self.connection.execute("SELECT id, hash FROM articles"))
         scan = Scan()
         present: set[str] = set()
@@ -196,8 +211,11 @@ class Writer:
                         keep(rel, stat.st_size, stat.st_mtime_ns, before[2], before)  # untouched: not even read
                         continue
                     if stat.st_size > self.config.max_article_bytes:
-                        warn(rel, f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
-                                  "limit (QA_MAX_ARTICLE_BYTES), skipped")
+                        warn(
+                            rel,
+                            f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
+                            "limit (QA_MAX_ARTICLE_BYTES), skipped",
+                        )
                         continue
                     raw = path.read_bytes()
                 except OSError as error:
@@ -240,8 +258,10 @@ class Writer:
         started = time.perf_counter()
         encoder = shared_encoder(self.config)
         if self.meta.get("model") not in (None, encoder.model_id) and not full:
-            raise BuildError(f"the index was built with model {self.meta['model']!r}, the configured model is "
-                             f"{encoder.model_id!r}; rebuild it with `qa build --full`")
+            raise BuildError(
+                f"the index was built with model {self.meta['model']!r}, the configured model is "
+                f"{encoder.model_id!r}; rebuild it with `qa build --full`"
+            )
         total_before = int(self.connection.execute("SELECT count(*) FROM articles").fetchone()[0])
         if full or not self.meta:
             scan.removed |= {r[0] for r in self.connection.execute("SELECT id FROM articles")} - {a.id for a in scan.upserts}
@@ -251,10 +271,24 @@ class Writer:
         settings = linking_settings(self.config)
         relink_all = self.meta.get("stories") != settings and bool(self.meta)
         stale_ingest = bool(self.meta) and self.meta.get("ingest_version") != INGEST_VERSION
-        if self.meta and not (full or scan.upserts or scan.removed or relink_all or stale_ingest):  # nothing changed: no new generation
+        if self.meta and not (
+            full or scan.upserts or scan.removed or relink_all or stale_ingest
+        ):  # nothing changed: no new generation
             articles, count = int(self.meta["articles"]), int(self.meta["chunks"])
-            return BuildReport(self.target, articles, count, 0, 0, 0, 0, 0, time.perf_counter() - started,
-                               tuple(scan.warnings), int(self.meta["generation"]), str(self.meta["factory"]))
+            return BuildReport(
+                self.target,
+                articles,
+                count,
+                0,
+                0,
+                0,
+                0,
+                0,
+                time.perf_counter() - started,
+                tuple(scan.warnings),
+                int(self.meta["generation"]),
+                str(self.meta["factory"]),
+            )
         chunks = self.stages.chunk(scan.upserts, self.config)
         by_id = {a.id: a for a in scan.upserts}
         vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
@@ -268,35 +302,65 @@ class Writer:
             dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
             self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
             for story_member in linked.values():
-                db.execute("UPDATE articles SET story = ?, names = ? WHERE id = ?",
-                           (story_member.story, json.dumps(sorted(story_member.names)), story_member.article_id))
+                db.execute(
+                    "UPDATE articles SET story = ?, names = ? WHERE id = ?",
+                    (story_member.story, json.dumps(sorted(story_member.names)), story_member.article_id),
+                )
             for rel, (size, mtime, digest, ids, notes) in scan.files.items():
-                db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                           (rel, size, mtime, digest, json.dumps(ids), json.dumps(notes)))
+                db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                    (rel, size, mtime, digest, json.dumps(ids), json.dumps(notes)),
+                )
             if full or not self.meta:
                 kept = set(scan.files)
-                db.executemany("DELETE FROM files WHERE path = ?", [(r[0],) for r in db.execute("SELECT path FROM files") if r[0] not in kept])
+                db.executemany(
+                    "DELETE FROM files WHERE path = ?",
+                    [(r[0],) for r in db.execute("SELECT path FROM files") if r[0] not in kept],
+                )
             count = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
             articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
             factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
             meta = {
-                "format": FORMAT, "format_version": FORMAT_VERSION, "ingest_version": INGEST_VERSION, "generation": generation, "model": encoder.model_id,
-                "encoder_backend": encoder.backend, "dimension": encoder.dimension, "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
-                "articles": articles, "chunks": count, "vectors": vector_file(generation), "factory": factory,
-                "stories": settings, "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
-                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "trained_on": count if factory != self.meta.get("factory") or full or "IVF" not in factory
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "ingest_version": INGEST_VERSION,
+                "generation": generation,
+                "model": encoder.model_id,
+                "encoder_backend": encoder.backend,
+                "dimension": encoder.dimension,
+                "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
+                "articles": articles,
+                "chunks": count,
+                "vectors": vector_file(generation),
+                "factory": factory,
+                "stories": settings,
+                "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "trained_on": count
+                if factory != self.meta.get("factory") or full or "IVF" not in factory
                 else self.meta.get("trained_on", count),
             }
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
         self.log(f"generation {generation} committed")
         housekeep(self.folder, generation, self.target)
-        return BuildReport(self.target, articles, count, len(scan.upserts) - len(scan.changed), len(scan.changed),
-                           len(scan.removed), embedded, len(linked) + len(members), time.perf_counter() - started,
-                           tuple(scan.warnings), generation, factory)
+        return BuildReport(
+            self.target,
+            articles,
+            count,
+            len(scan.upserts) - len(scan.changed),
+            len(scan.changed),
+            len(scan.removed),
+            embedded,
+            len(linked) + len(members),
+            time.perf_counter() - started,
+            tuple(scan.warnings),
+            generation,
+            factory,
+        )
 
-    def _embed(self, encoder: Encoder, chunks: list[Chunk], articles: dict[str, Article], *, reuse: bool,
-               progress: bool) -> tuple[np.ndarray, list[np.ndarray], int]:
+    def _embed(
+        self, encoder: Encoder, chunks: list[Chunk], articles: dict[str, Article], *, reuse: bool, progress: bool
+    ) -> tuple[np.ndarray, list[np.ndarray], int]:
         vectors = np.zeros((len(chunks), encoder.dimension), dtype=np.float32)
         sentence_vectors: list[np.ndarray] = [np.zeros((0, encoder.dimension), np.float32)] * len(chunks)
         missing = list(range(len(chunks)))
@@ -307,14 +371,18 @@ class Writer:
                 part = hashes[first : first + 900]
                 for content_hash, vector, sentences in self.connection.execute(
                     "SELECT c.content_hash, c.vector, s.vectors FROM chunks c LEFT JOIN sentence_vectors s ON s.chunk = c.id "
-                    f"WHERE c.content_hash IN ({','.join('?' * len(part))})", part):
+                    f"WHERE c.content_hash IN ({','.join('?' * len(part))})",
+                    part,
+                ):
                     known[content_hash] = (vector, sentences)
             missing = []
             for i, chunk in enumerate(chunks):
                 if chunk.content_hash in known and known[chunk.content_hash][1] is not None:
                     vector, sentences = known[chunk.content_hash]
                     vectors[i] = np.frombuffer(vector, dtype=np.float16)
-                    sentence_vectors[i] = np.frombuffer(sentences, dtype=np.float16).reshape(-1, encoder.dimension).astype(np.float32)
+                    sentence_vectors[i] = (
+                        np.frombuffer(sentences, dtype=np.float16).reshape(-1, encoder.dimension).astype(np.float32)
+                    )
                 else:
                     missing.append(i)
         texts, spans = [], []
@@ -332,30 +400,41 @@ class Writer:
             sentence_vectors[i] = span_vectors
         return vectors, sentence_vectors, len(missing)
 
-    def _link(self, scan: Scan, chunks: list[Chunk], vectors: np.ndarray,
-              relink_all: bool) -> tuple[list[StoryMember], dict[str, StoryMember]]:
+    def _link(
+        self, scan: Scan, chunks: list[Chunk], vectors: np.ndarray, relink_all: bool
+    ) -> tuple[list[StoryMember], dict[str, StoryMember]]:
         """Stories for the new articles (and for every article when the linking rules changed).
 
         Returns the members of the new articles, and the re-linked members of kept articles.
         """
         leaving = scan.removed | scan.changed
-        kept_rows = [r for r in self.connection.execute(
-            f"SELECT {article_columns('a')}, a.story, a.names, c.vector FROM articles a LEFT JOIN chunks c "
-            "ON c.article = a.key AND c.ordinal = 0") if r[1] not in leaving]
+        kept_rows = [
+            r
+            for r in self.connection.execute(
+                f"SELECT {article_columns('a')}, a.story, a.names, c.vector FROM articles a LEFT JOIN chunks c "
+                "ON c.article = a.key AND c.ordinal = 0"
+            )
+            if r[1] not in leaving
+        ]
         dimension = vectors.shape[1]
-        kept_vectors = np.array([np.frombuffer(r[10], dtype=np.float16) if r[10] else np.zeros(dimension, np.float16)
-                                 for r in kept_rows], dtype=np.float32).reshape(-1, dimension)
+        kept_vectors = np.array(
+            [np.frombuffer(r[10], dtype=np.float16) if r[10] else np.zeros(dimension, np.float16) for r in kept_rows],
+            dtype=np.float32,
+        ).reshape(-1, dimension)
         leads: dict[str, int] = {}
         for i, chunk in enumerate(chunks):
             leads.setdefault(chunk.article_id, i)
-        fresh_vectors = np.array([vectors[leads[a.id]] if a.id in leads else np.zeros(dimension, np.float32)
-                                  for a in scan.upserts], dtype=np.float32).reshape(-1, dimension)
+        fresh_vectors = np.array(
+            [vectors[leads[a.id]] if a.id in leads else np.zeros(dimension, np.float32) for a in scan.upserts], dtype=np.float32
+        ).reshape(-1, dimension)
         if relink_all:
             kept_articles = [article_from_row(r[:8]) for r in kept_rows]
             everyone = assign_stories(kept_articles + scan.upserts, np.concatenate([kept_vectors, fresh_vectors]), self.config)
-            return everyone[len(kept_articles):], {m.article_id: m for m in everyone[: len(kept_articles)]}
-        known = [StoryMember(r[1], dt.date.fromordinal(r[3]) if r[3] else None, r[4], frozenset(json.loads(r[9])), r[8])
-                 for r in kept_rows]
+            return everyone[len(kept_articles) :], {m.article_id: m for m in everyone[: len(kept_articles)]}
+        known = [
+            StoryMember(r[1], dt.date.fromordinal(r[3]) if r[3] else None, r[4], frozenset(json.loads(r[9])), r[8])
+            for r in kept_rows
+        ]
         return assign_stories(scan.upserts, fresh_vectors, self.config, known, kept_vectors), {}
 
     def _delete(self, db: sqlite3.Connection, article_ids: set[str]) -> np.ndarray:
@@ -372,8 +451,15 @@ class Writer:
             db.execute("DELETE FROM articles WHERE key = ?", (row[0],))
         return np.array(dropped, dtype=np.int64)
 
-    def _insert(self, db: sqlite3.Connection, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
-                sentence_vectors: list[np.ndarray], members: list[StoryMember]) -> None:
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        articles: list[Article],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        sentence_vectors: list[np.ndarray],
+        members: list[StoryMember],
+    ) -> None:
         story = {m.article_id: m for m in members}
         keys: dict[str, int] = {}
         for article in articles:
@@ -381,16 +467,39 @@ class Writer:
             cursor = db.execute(
                 "INSERT INTO articles (id, hash, file, title, date, source, source_fold, url, author, text, story, names) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (article.id, article_hash(article), article.id.split("#", 1)[0], article.title,
-                 article.date.toordinal() if article.date else None, article.source, (article.source or "").casefold(),
-                 article.url, article.author, article.text, member.story, json.dumps(sorted(member.names))))
+                (
+                    article.id,
+                    article_hash(article),
+                    article.id.split("#", 1)[0],
+                    article.title,
+                    article.date.toordinal() if article.date else None,
+                    article.source,
+                    (article.source or "").casefold(),
+                    article.url,
+                    article.author,
+                    article.text,
+                    member.story,
+                    json.dumps(sorted(member.names)),
+                ),
+            )
             keys[article.id] = int(cursor.lastrowid or 0)
         ordinal: dict[str, int] = {}
         for i, chunk in enumerate(chunks):
             n = ordinal[chunk.article_id] = ordinal.get(chunk.article_id, -1) + 1
-            db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (chunk.id, keys[chunk.article_id], n, chunk.start, chunk.end, chunk.token_count, chunk.content_hash,
-                        sentences_json(chunk), f16(vectors[i])))
+            db.execute(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chunk.id,
+                    keys[chunk.article_id],
+                    n,
+                    chunk.start,
+                    chunk.end,
+                    chunk.token_count,
+                    chunk.content_hash,
+                    sentences_json(chunk),
+                    f16(vectors[i]),
+                ),
+            )
             db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
 
     def _update_keywords(self, scan: Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool) -> None:
@@ -404,8 +513,9 @@ class Writer:
         if full or keywords.size != stored:
             keywords.delete_all()
             if not full and stored:
-                rows = self.connection.execute(f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c "
-                                               "JOIN articles a ON a.key = c.article")
+                rows = self.connection.execute(
+                    f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
+                )
                 for row in rows:
                     article = article_from_row(row[:8])
                     if article.id not in scan.removed and article.id not in scan.changed:
@@ -416,9 +526,17 @@ class Writer:
             add_keywords(keywords, articles[chunk.article_id], chunk)
         keywords.commit()
 
-
-    def _write_vectors(self, db: sqlite3.Connection, generation: int, count: int, dropped: np.ndarray,
-                       chunks: list[Chunk], vectors: np.ndarray, full: bool, dimension: int) -> str:
+    def _write_vectors(
+        self,
+        db: sqlite3.Connection,
+        generation: int,
+        count: int,
+        dropped: np.ndarray,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        full: bool,
+        dimension: int,
+    ) -> str:
         """The vector file of the new generation: updated in place, or rebuilt from the stored vectors
         when the index type changes with the size or an IVF index has outgrown its training (4×)."""
         factory = factory_for(count, dimension, self.config.exact_below)
@@ -429,12 +547,12 @@ class Writer:
         if rebuild:
             rows = db.execute("SELECT id, vector FROM chunks").fetchall()
             ids = np.array([r[0] for r in rows], dtype=np.int64)
-            stored = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), dimension).astype(np.float32)
+            stored = (
+                np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), dimension).astype(np.float32)
+            )
             index = build_vectors(factory, ids, stored)
         else:
             index = read_vectors(self.folder / self.meta["vectors"], self.config.ivf_nprobe)
             index = update_vectors(index, dropped, np.array([c.id for c in chunks], dtype=np.int64), vectors)
         write_vectors(index, path)
         return factory
-
-

@@ -80,7 +80,9 @@ def _shape(folder: Path) -> _Shape:
     try:
         modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
         kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8")) if len(modules) > 1 else {}
+        pooling = (
+            json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8")) if len(modules) > 1 else {}
+        )
         max_tokens = int(json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"])
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return _Shape(False, 0)
@@ -128,8 +130,15 @@ _LOADING = threading.Lock()
 
 def shared_encoder(config: Config) -> Encoder:
     """One loaded encoder per model setting and process, shared by builds and queries."""
-    key = (config.model, config.backend, config.quantize, config.onnx_min_cosine, config.batch_size, config.threads,
-           str(config.cache_dir))
+    key = (
+        config.model,
+        config.backend,
+        config.quantize,
+        config.onnx_min_cosine,
+        config.batch_size,
+        config.threads,
+        str(config.cache_dir),
+    )
     with _LOADING:
         if key not in _ENCODERS:
             _ENCODERS[key] = load_encoder(config)

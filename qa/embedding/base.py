@@ -96,12 +96,18 @@ class Encoder:
                 vectors[batch] = _unit(pooled)
                 if spans is not None:
                     for row, i in enumerate(batch):
-                        span_vectors[i] = self._pool_spans(hidden[row, : len(encodings[i].ids)], encodings[i].offsets, encodings[i].special_tokens_mask,
-                                                           spans[i], vectors[i])
+                        span_vectors[i] = self._pool_spans(
+                            hidden[row, : len(encodings[i].ids)],
+                            encodings[i].offsets,
+                            encodings[i].special_tokens_mask,
+                            spans[i],
+                            vectors[i],
+                        )
         return vectors, span_vectors
 
-    def _pool_spans(self, hidden: np.ndarray, offsets: list[tuple[int, int]], special: list[int], spans: Spans,
-                    whole: np.ndarray) -> np.ndarray:
+    def _pool_spans(
+        self, hidden: np.ndarray, offsets: list[tuple[int, int]], special: list[int], spans: Spans, whole: np.ndarray
+    ) -> np.ndarray:
         starts = np.array([s for s, _ in offsets])
         ends = np.array([e for _, e in offsets])
         real = np.array(special) == 0

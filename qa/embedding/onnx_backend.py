@@ -86,8 +86,9 @@ def _export(files: ModelFiles, folder: Path, config: Config, max_tokens: int) ->
             self.transformer = transformer
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                    token_type_ids=token_type_ids).last_hidden_state
+            return self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
@@ -96,9 +97,16 @@ def _export(files: ModelFiles, folder: Path, config: Config, max_tokens: int) ->
         names = ["input_ids", "attention_mask", "token_type_ids"]
         with warnings.catch_warnings():  # the tracer's notes on shapes do not apply: axes are dynamic
             warnings.simplefilter("ignore")
-            torch.onnx.export(Hidden(), (example, example, torch.zeros_like(example)), str(staging / "model.onnx"),
-                              input_names=names, output_names=["hidden"], opset_version=17, dynamo=False,
-                              dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]})
+            torch.onnx.export(
+                Hidden(),
+                (example, example, torch.zeros_like(example)),
+                str(staging / "model.onnx"),
+                input_names=names,
+                output_names=["hidden"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+            )
         fused = _fuse(staging / "model.onnx", files)
         if config.quantize:
             import onnx
@@ -106,14 +114,26 @@ def _export(files: ModelFiles, folder: Path, config: Config, max_tokens: int) ->
 
             # Per-channel, 7-bit weights: AVX2 without VNNI saturates full-range u8×s8 products
             # (min cosine to torch on corpus chunks 0.896 with full-range weights, 0.987 like this).
-            quantize_dynamic(str(staging / "model.onnx"), str(staging / "int8.onnx"), weight_type=QuantType.QInt8,
-                             per_channel=True, reduce_range=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            quantize_dynamic(
+                str(staging / "model.onnx"),
+                str(staging / "int8.onnx"),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                reduce_range=True,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
             os.replace(staging / "int8.onnx", staging / "model.onnx")
         reference = model.encode(list(CHECK_TEXTS), convert_to_numpy=True, normalize_embeddings=True)
         candidate = OnnxEncoder(files, staging / "model.onnx", config, max_tokens=max_tokens).encode(list(CHECK_TEXTS))
         cosines = np.sum(reference * candidate, axis=1)
-        check = {"min_cosine": float(cosines.min()), "texts": len(CHECK_TEXTS), "torch": torch.__version__,
-                 "model": files.model_id, "quantized": config.quantize, "fused": fused}
+        check = {
+            "min_cosine": float(cosines.min()),
+            "texts": len(CHECK_TEXTS),
+            "torch": torch.__version__,
+            "model": files.model_id,
+            "quantized": config.quantize,
+            "fused": fused,
+        }
         (staging / "check.json").write_text(json.dumps(check, indent=2) + "\n", encoding="utf-8")
         try:
             os.rename(staging, folder)  # atomic; another process may have won the race
@@ -132,15 +152,19 @@ def _fuse(path: Path, files: ModelFiles) -> bool:
             return False
         from onnxruntime.transformers.optimizer import optimize_model
 
-        optimized = optimize_model(str(path), model_type="bert",
-                                   num_heads=int(settings["num_attention_heads"]), hidden_size=int(settings["hidden_size"]),
-                                   opt_level=0)
+        optimized = optimize_model(
+            str(path),
+            model_type="bert",
+            num_heads=int(settings["num_attention_heads"]),
+            hidden_size=int(settings["hidden_size"]),
+            opt_level=0,
+        )
         if not optimized.get_fused_operator_statistics().get("Attention"):
             return False
         optimized.save_model_to_file(str(path.with_suffix(".fused")))
         os.replace(path.with_suffix(".fused"), path)
         return True
-    except Exception as error:  # the optimizer raises many types; the plain export still works
+    except Exception as error:  # noqa: BLE001 - the optimizer raises many types; the plain export still works
         warnings.warn(f"ONNX Runtime could not fuse {files.model_id}: {type(error).__name__}: {error}", stacklevel=2)
         return False
 

@@ -41,8 +41,9 @@ class TorchEncoder(Encoder):
     def _hidden(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
-            out = self._transformer(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                                    token_type_ids=torch.from_numpy(types))
+            out = self._transformer(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), token_type_ids=torch.from_numpy(types)
+            )
         return out.last_hidden_state.numpy()
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..records import Article, IngestWarning
 from .dumps import parse_records
 from .fields import IngestError
-from .files import RECORD_SUFFIXES, HTML_SUFFIXES, SUPPORTED, article_files, decode
+from .files import HTML_SUFFIXES, RECORD_SUFFIXES, SUPPORTED, article_files, decode
 from .html import parse_html
 from .markdown import parse_markdown
 from .pool import parse_files
@@ -32,12 +32,23 @@ from .pool import parse_files
 #: are then re-chunked and re-embedded (content hashes), so an upgrade costs a read, not a rebuild.
 INGEST_VERSION = 2
 
-__all__ = ["INGEST_VERSION", "load_articles", "article_files", "parse_bytes", "parse_files", "parse_markdown", "parse_html", "parse_records",
-           "IngestError", "SUPPORTED"]
+__all__ = [
+    "INGEST_VERSION",
+    "load_articles",
+    "article_files",
+    "parse_bytes",
+    "parse_files",
+    "parse_markdown",
+    "parse_html",
+    "parse_records",
+    "IngestError",
+    "SUPPORTED",
+]
 
 
-def load_articles(folder: Path, *, max_bytes: int = 10_000_000, max_chars: int = 200_000,
-                  seconds: float = 30.0) -> tuple[list[Article], list[IngestWarning]]:
+def load_articles(
+    folder: Path, *, max_bytes: int = 10_000_000, max_chars: int = 200_000, seconds: float = 30.0
+) -> tuple[list[Article], list[IngestWarning]]:
     """Every readable article under `folder` (recursively), plus a warning per file that was not."""
     files, warnings = article_files(folder)
     articles: list[Article] = []
@@ -71,7 +82,7 @@ def parse_bytes(raw: bytes, suffix: str, rel: str, *, max_chars: int = 200_000) 
         raise
     except RecursionError:
         raise IngestError("nested too deeply to read") from None
-    except Exception as error:  # a parser's own bug on odd input: this file is skipped, the build goes on
+    except Exception as error:  # noqa: BLE001 - a parser's own bug on odd input: this file is skipped, the build goes on
         raise IngestError(f"could not be read ({type(error).__name__}: {str(error)[:200]})") from None
     if not articles:
         raise IngestError("no article text found")

@@ -62,8 +62,15 @@ def _article(record: Any, file_id: str, where: str, seen: dict[str, str]) -> Art
     if article_id in seen:
         raise IngestError(f"same id as {seen[article_id]}")
     seen[article_id] = where
-    return make_article(article_id, cleaned, field(record, "title"), field(record, "date"), field(record, "source"),
-                        field(record, "url"), field(record, "author"))
+    return make_article(
+        article_id,
+        cleaned,
+        field(record, "title"),
+        field(record, "date"),
+        field(record, "source"),
+        field(record, "url"),
+        field(record, "author"),
+    )
 
 
 def _record_key(record: dict[str, Any], body: str) -> str:

@@ -25,8 +25,11 @@ RECORD_SUFFIXES = {".json", ".jsonl"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES
 
 _BOMS = [  # UTF-32 first: its little-endian BOM begins with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 ]
 #: Share of control characters above which decoded bytes are binary. Text has none but tabs and
 #: newlines; random bytes read as cp1252 have ~12% (measured in tests/test_hostile.py).
@@ -99,7 +102,7 @@ def decode(raw: bytes) -> tuple[str, list[str]]:
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             try:
-                text, notes = raw[len(bom):].decode(encoding), ([] if encoding == "utf-8" else [f"read as {encoding} (BOM)"])
+                text, notes = raw[len(bom) :].decode(encoding), ([] if encoding == "utf-8" else [f"read as {encoding} (BOM)"])
             except UnicodeDecodeError as error:
                 raise IngestError(f"starts with a {encoding} BOM but is not {encoding} (byte {error.start})") from None
             return _checked(text), notes
@@ -109,7 +112,9 @@ def decode(raw: bytes) -> tuple[str, list[str]]:
         return _checked(raw.decode("utf-8")), []
     except UnicodeDecodeError as error:
         if len(raw.strip()) < MIN_LEGACY_CHARS:
-            raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and too short to guess its encoding") from None
+            raise IngestError(
+                f"not valid UTF-8 ({error.reason} at byte {error.start}) and too short to guess its encoding"
+            ) from None
         try:  # the usual mis-encoding of English news: Windows-1252 (a superset of Latin-1's letters)
             return _checked(raw.decode("cp1252")), [f"not valid UTF-8 (byte {error.start}); read as cp1252"]
         except UnicodeDecodeError:
@@ -117,7 +122,9 @@ def decode(raw: bytes) -> tuple[str, list[str]]:
         best = from_bytes(raw[:1_000_000]).best()
         if best is None or best.encoding is None:
             raise IngestError(f"not valid UTF-8 ({error.reason} at byte {error.start}) and no other encoding fits") from None
-        return _checked(raw.decode(best.encoding, errors="replace")), [f"not valid UTF-8 (byte {error.start}); read as {best.encoding}"]
+        return _checked(raw.decode(best.encoding, errors="replace")), [
+            f"not valid UTF-8 (byte {error.start}); read as {best.encoding}"
+        ]
 
 
 def _checked(text: str) -> str:

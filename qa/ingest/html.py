@@ -19,9 +19,23 @@ from .fields import IngestError, make_article
 __all__ = ["parse_html", "page_date"]
 
 _MAX_ELEMENTS = 30_000  # a real news page has 1,000–5,000; trafilatura takes ~0.1 ms per element (bench/fuzz.py)
-_PUBLISHED_META = {"article:published_time", "og:published_time", "og:article:published_time", "datepublished", "pubdate",
-                   "publishdate", "publish-date", "date", "dc.date.issued", "dc.date", "dcterms.created", "dcterms.date",
-                   "sailthru.date", "parsely-pub-date", "cxenseparse:recs:publishtime"}
+_PUBLISHED_META = {
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "dcterms.date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "cxenseparse:recs:publishtime",
+}
 _LD_PUBLISHED = re.compile(r'"datePublished"\s{0,5}:\s{0,5}"([^"]{4,40})"')
 
 

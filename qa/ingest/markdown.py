@@ -36,7 +36,7 @@ class _FrontMatter(frontmatter.YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         if len(fm) > _MAX_FRONT_MATTER:
             raise yaml.YAMLError("front matter over 64 kB")
-        return yaml.load(fm, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader, minus aliases
+        return yaml.load(fm, Loader=_NoAliasLoader)
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -45,7 +45,7 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
         return {}, text
     try:
         post = frontmatter.loads(text, handler=handler)
-    except Exception:  # malformed or hostile front matter (an alias bomb): its metadata is lost, the text is kept
+    except Exception:  # noqa: BLE001 - malformed or hostile front matter (an alias bomb): its metadata is lost, the text is kept
         try:
             return {}, handler.split(text)[1]
         except ValueError:

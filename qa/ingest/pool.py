@@ -57,8 +57,9 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def parse_jobs(jobs: Iterable[ParseJob], *, seconds: float, workers: int | None = None,
-               parse: Callable[[ParseJob], Parsed] = parse_job) -> Iterator[tuple[ParseJob, Parsed]]:
+def parse_jobs(
+    jobs: Iterable[ParseJob], *, seconds: float, workers: int | None = None, parse: Callable[[ParseJob], Parsed] = parse_job
+) -> Iterator[tuple[ParseJob, Parsed]]:
     """Each job with its articles and notes, or the `IngestError` that skips it, in order.
 
     A job gets `seconds` from the moment a worker starts it; over that, its worker is killed and
@@ -86,7 +87,9 @@ def parse_jobs(jobs: Iterable[ParseJob], *, seconds: float, workers: int | None 
             pool.stop()
 
 
-def parse_files(files: Iterable[tuple[Path, str]], *, max_bytes: int, max_chars: int, seconds: float) -> Iterator[tuple[str, Parsed]]:
+def parse_files(
+    files: Iterable[tuple[Path, str]], *, max_bytes: int, max_chars: int, seconds: float
+) -> Iterator[tuple[str, Parsed]]:
     """`parse_jobs` over files on disk: each file's id with its articles and notes, or why it was skipped."""
     too_big: list[tuple[str, IngestError]] = []
 
@@ -95,8 +98,12 @@ def parse_files(files: Iterable[tuple[Path, str]], *, max_bytes: int, max_chars:
             try:
                 size = path.stat().st_size
                 if size > max_bytes:
-                    too_big.append((rel, IngestError(f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit "
-                                                     "(QA_MAX_ARTICLE_BYTES)")))
+                    too_big.append(
+                        (
+                            rel,
+                            IngestError(f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit (QA_MAX_ARTICLE_BYTES)"),
+                        )
+                    )
                     continue
                 yield ParseJob(rel, path.read_bytes(), path.suffix, max_chars)
             except OSError as error:

@@ -15,8 +15,23 @@ from .metadata import FILE_NAME, CandidateRows
 from .reader import FORMAT, FORMAT_VERSION, Filter, Index, read_meta
 from .sharded import ShardedIndex, is_sharded
 
-__all__ = ["Index", "ShardedIndex", "AnyIndex", "open_index", "Filter", "CandidateRows", "FORMAT", "FORMAT_VERSION",
-           "FILE_NAME", "read_meta", "writer_lock", "vector_file", "housekeep", "is_legacy", "is_sharded"]
+__all__ = [
+    "Index",
+    "ShardedIndex",
+    "AnyIndex",
+    "open_index",
+    "Filter",
+    "CandidateRows",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "FILE_NAME",
+    "read_meta",
+    "writer_lock",
+    "vector_file",
+    "housekeep",
+    "is_legacy",
+    "is_sharded",
+]
 
 #: What ranking and answers read: one index, or a shard set read as one.
 AnyIndex = Index | ShardedIndex

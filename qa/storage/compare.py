@@ -41,8 +41,9 @@ def _rows(folders: Iterable[Path]) -> tuple[dict[str, str], dict[int, tuple[str,
                 articles[article_id] = content_hash
                 stories[article_id] = story
             for chunk_id, article_id, vector, sentences in connection.execute(
-                    "SELECT c.id, a.id, c.vector, s.vectors FROM chunks c JOIN articles a ON a.key = c.article "
-                    "LEFT JOIN sentence_vectors s ON s.chunk = c.id"):
+                "SELECT c.id, a.id, c.vector, s.vectors FROM chunks c JOIN articles a ON a.key = c.article "
+                "LEFT JOIN sentence_vectors s ON s.chunk = c.id"
+            ):
                 chunks[chunk_id] = (article_id, vector, sentences)
         finally:
             connection.close()
@@ -75,10 +76,14 @@ def compare_indexes(a: Path | str | Iterable[Path | str], b: Path | str | Iterab
     if left[0] != right[0]:
         only = sorted(set(left[0]) ^ set(right[0]))
         changed = sorted(k for k in set(left[0]) & set(right[0]) if left[0][k] != right[0][k])
-        differences.append(f"articles differ: {len(only)} in one only {only[:3]}, {len(changed)} with other content {changed[:3]}")
+        differences.append(
+            f"articles differ: {len(only)} in one only {only[:3]}, {len(changed)} with other content {changed[:3]}"
+        )
     if set(left[1]) != set(right[1]):
-        differences.append(f"chunk ids differ: {len(set(left[1]) - set(right[1]))} only in the first, "
-                           f"{len(set(right[1]) - set(left[1]))} only in the second")
+        differences.append(
+            f"chunk ids differ: {len(set(left[1]) - set(right[1]))} only in the first, "
+            f"{len(set(right[1]) - set(left[1]))} only in the second"
+        )
     if _groups(left[2]) != _groups(right[2]):
         differences.append(f"stories differ: {len(_groups(left[2]))} against {len(_groups(right[2]))} groups")
     lowest = 1.0
@@ -87,6 +92,9 @@ def compare_indexes(a: Path | str | Iterable[Path | str], b: Path | str | Iterab
     for chunk_id in common:
         _, vector_a, sentences_a = left[1][chunk_id]
         _, vector_b, sentences_b = right[1][chunk_id]
-        lowest = min(lowest, float(_cosines(vector_a, vector_b, dimension).min()),
-                     float(_cosines(sentences_a, sentences_b, dimension).min()))
+        lowest = min(
+            lowest,
+            float(_cosines(vector_a, vector_b, dimension).min()),
+            float(_cosines(sentences_a, sentences_b, dimension).min()),
+        )
     return Comparison(len(left[0]), len(left[1]), lowest, tuple(differences))

@@ -40,8 +40,9 @@ def writer_lock(folder: Path) -> Iterator[None]:
                 raise
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
-            raise BuildError(f"another build is running on {folder} (pid {holder}); wait for it to finish, "
-                             "the index keeps serving meanwhile") from None
+            raise BuildError(
+                f"another build is running on {folder} (pid {holder}); wait for it to finish, the index keeps serving meanwhile"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -77,8 +78,12 @@ def housekeep(folder: Path, generation: int, name: Path | None = None) -> None:
         elif kind == "link" and stale.is_symlink():
             stale.unlink(missing_ok=True)
     for replaced in name.parent.glob(f"{name.name}.*"):  # whole builds that an earlier format swapped out
-        if re.fullmatch(r"\d{8}-\d{6}-\d{6}", replaced.name[len(name.name) + 1 :]) and replaced.resolve() != folder.resolve() \
-                and replaced.is_dir() and not _is_locked(replaced):
+        if (
+            re.fullmatch(r"\d{8}-\d{6}-\d{6}", replaced.name[len(name.name) + 1 :])
+            and replaced.resolve() != folder.resolve()
+            and replaced.is_dir()
+            and not _is_locked(replaced)
+        ):
             shutil.rmtree(replaced, ignore_errors=True)
 
 

@@ -70,6 +70,7 @@ class KeywordIndex:
 
     def _terms(self, terms: Sequence[str], boosts: Mapping[str, float] | None = None) -> tantivy.Query:
         """Any of the terms; `boosts` scale a term's score (a shard's scores on the whole set's statistics)."""
+
         def one(term: str) -> tantivy.Query:
             query = tantivy.Query.term_query(self.schema, "text", term)
             boost = boosts.get(term, 1.0) if boosts else 1.0
@@ -82,8 +83,12 @@ class KeywordIndex:
         if sources:
             clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "source", list(sources))))
         if since or until:  # undated chunks carry 0 and never match a date range
-            clauses.append((tantivy.Occur.Must, tantivy.Query.range_query(
-                self.schema, "date", tantivy.FieldType.Integer, since or 1, until or 10**7)))
+            clauses.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(self.schema, "date", tantivy.FieldType.Integer, since or 1, until or 10**7),
+                )
+            )
         return tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else query
 
     def _run(self, query: tantivy.Query, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +98,16 @@ class KeywordIndex:
         ids = self._searcher.fast_field_values("chunk", [address for _, address in hits])
         return np.array(ids, dtype=np.int64), np.array([score for score, _ in hits], dtype=np.float32)
 
-    def search(self, terms: Sequence[str], limit: int, *, sources: Sequence[str] = (), since: int | None = None,
-               until: int | None = None, boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        sources: Sequence[str] = (),
+        since: int | None = None,
+        until: int | None = None,
+        boosts: Mapping[str, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `limit` best chunks by BM25 among those the filters admit: ids and scores."""
         if not terms or limit <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -142,7 +155,9 @@ class KeywordIndex:
     def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> int:
         """Index one chunk; returns its number of terms (its length, for BM25)."""
         terms = analyze(text)
-        self.writer.add_document(tantivy.Document(text=" ".join(terms), chunk=chunk_id, article=article_id, date=date, source=source))
+        self.writer.add_document(
+            tantivy.Document(text=" ".join(terms), chunk=chunk_id, article=article_id, date=date, source=source)
+        )
         return len(terms)
 
     def add_ballast(self, lengths: Sequence[int]) -> None:

@@ -114,8 +114,9 @@ def article_from_row(row: Sequence[Any]) -> Article:
     return Article(article_id, text, title, dt.date.fromordinal(date) if date else None, source, url, author)
 
 
-def chunk_from_row(article_id: str, chunk_id: int, start: int, end: int, token_count: int, content_hash: str,
-                   sentences: str) -> Chunk:
+def chunk_from_row(
+    article_id: str, chunk_id: int, start: int, end: int, token_count: int, content_hash: str, sentences: str
+) -> Chunk:
     spans = tuple(Sentence(s, e, dt.date.fromordinal(d) if d else None) for s, e, d in json.loads(sentences))
     return Chunk(article_id, start, end, spans, token_count, content_hash, chunk_id)
 
@@ -143,7 +144,8 @@ class CandidateRows:
             part = wanted[first : first + 900]
             rows += connection.execute(
                 "SELECT c.id, c.article, coalesce(a.date, 0), a.source_fold, a.story, c.vector FROM chunks c "
-                f"JOIN articles a ON a.key = c.article WHERE c.id IN ({','.join('?' * len(part))})", part
+                f"JOIN articles a ON a.key = c.article WHERE c.id IN ({','.join('?' * len(part))})",
+                part,
             ).fetchall()
         order = {i: n for n, i in enumerate(wanted)}
         rows.sort(key=lambda r: order[r[0]])
@@ -154,16 +156,28 @@ class CandidateRows:
             [r[3] for r in rows],
             [r[4] for r in rows],
             np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float16).reshape(len(rows), dimension).astype(np.float32)
-            if rows else np.zeros((0, dimension), dtype=np.float32),
+            if rows
+            else np.zeros((0, dimension), dtype=np.float32),
         )
 
     def where(self, keep: np.ndarray) -> CandidateRows:
         """The rows where `keep` is true."""
         picked = np.flatnonzero(keep)
-        return CandidateRows(self.ids[picked], self.articles[picked], self.dates[picked], [self.sources[i] for i in picked],
-                             [self.stories[i] for i in picked], self.vectors[picked])
+        return CandidateRows(
+            self.ids[picked],
+            self.articles[picked],
+            self.dates[picked],
+            [self.sources[i] for i in picked],
+            [self.stories[i] for i in picked],
+            self.vectors[picked],
+        )
 
     def join(self, other: CandidateRows) -> CandidateRows:
-        return CandidateRows(np.concatenate([self.ids, other.ids]), np.concatenate([self.articles, other.articles]),
-                             np.concatenate([self.dates, other.dates]), self.sources + other.sources,
-                             self.stories + other.stories, np.concatenate([self.vectors, other.vectors]))
+        return CandidateRows(
+            np.concatenate([self.ids, other.ids]),
+            np.concatenate([self.articles, other.articles]),
+            np.concatenate([self.dates, other.dates]),
+            self.sources + other.sources,
+            self.stories + other.stories,
+            np.concatenate([self.vectors, other.vectors]),
+        )

@@ -24,8 +24,17 @@ from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article, Chunk
 from .generations import is_legacy
 from .keyword import KeywordIndex
-from .metadata import (ARTICLE_COLUMNS, FILE_NAME, CandidateRows, article_columns, article_from_row, chunk_from_row, connect,
-                       from_f16, transaction)
+from .metadata import (
+    ARTICLE_COLUMNS,
+    FILE_NAME,
+    CandidateRows,
+    article_columns,
+    article_from_row,
+    chunk_from_row,
+    connect,
+    from_f16,
+    transaction,
+)
 from .vectors import read_vectors, search_vectors
 
 __all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
@@ -89,10 +98,14 @@ class Index:
         database = self.folder / FILE_NAME
         if not database.exists():
             if (self.folder / "shards.json").exists():
-                raise IndexMismatchError(f"{self.path} is a shard set (made by `qa shard`): serve it or ask it; to change it, "
-                                         "build its source index and run `qa shard` again")
+                raise IndexMismatchError(
+                    f"{self.path} is a shard set (made by `qa shard`): serve it or ask it; to change it, "
+                    "build its source index and run `qa shard` again"
+                )
             if is_legacy(self.folder):
-                raise IndexMismatchError(f"index at {self.path} has an older format; rebuild it with `qa build --index {self.path}`")
+                raise IndexMismatchError(
+                    f"index at {self.path} has an older format; rebuild it with `qa build --index {self.path}`"
+                )
             raise IndexNotFoundError(f"no index at {self.path}; build one with `qa build --index {self.path}`")
         self._database = database
         self._local = threading.local()
@@ -105,7 +118,8 @@ class Index:
         if self.manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"index at {self.path} has format version {self.manifest.get('format_version')}, this qa reads "
-                f"{FORMAT_VERSION}; rebuild it with `qa build --full --index {self.path}`")
+                f"{FORMAT_VERSION}; rebuild it with `qa build --full --index {self.path}`"
+            )
         self.generation = int(self.manifest.get("generation", 0))
         if self.generation == 0:
             raise IndexNotFoundError(f"the index at {self.path} has no finished build yet; run `qa build --index {self.path}`")
@@ -113,21 +127,29 @@ class Index:
         self.nprobe = nprobe
         indexes = {r[0] for r in self.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         #: The covering-index hints of `admitted` (an index written before they existed has none; the next build adds them).
-        self._covering = ("INDEXED BY chunks_id_article", "INDEXED BY articles_filter") \
-            if {"chunks_id_article", "articles_filter"} <= indexes else ("", "")
+        self._covering = (
+            ("INDEXED BY chunks_id_article", "INDEXED BY articles_filter")
+            if {"chunks_id_article", "articles_filter"} <= indexes
+            else ("", "")
+        )
         try:
             self.vectors: faiss.Index = read_vectors(self.folder / self.manifest["vectors"], nprobe)
         except (RuntimeError, OSError) as error:
-            raise CorruptIndexError(f"the vectors of the index at {self.path} are damaged ({error}); "
-                                    "rebuild them with `qa build --full`") from error
+            raise CorruptIndexError(
+                f"the vectors of the index at {self.path} are damaged ({error}); rebuild them with `qa build --full`"
+            ) from error
         if self.vectors.d != self.dimension or self.vectors.ntotal != self.manifest["chunks"]:
-            raise CorruptIndexError(f"index at {self.path} is inconsistent ({self.vectors.ntotal} vectors of dimension "
-                                    f"{self.vectors.d}, the metadata says {self.manifest['chunks']} of {self.dimension}); "
-                                    "rebuild it with `qa build --full`")
+            raise CorruptIndexError(
+                f"index at {self.path} is inconsistent ({self.vectors.ntotal} vectors of dimension "
+                f"{self.vectors.d}, the metadata says {self.manifest['chunks']} of {self.dimension}); "
+                "rebuild it with `qa build --full`"
+            )
         try:
             self.keywords = KeywordIndex(self.folder)
         except (OSError, ValueError) as error:
-            raise CorruptIndexError(f"the keyword index at {self.path} is damaged ({error}); rebuild it with `qa build --full`") from error
+            raise CorruptIndexError(
+                f"the keyword index at {self.path} is damaged ({error}); rebuild it with `qa build --full`"
+            ) from error
         # The keyword index may briefly hold a build's chunks before its commit: their ids are not in
         # the metadata yet, so they are dropped when candidates are read (and the next build repairs it).
         self._sources: list[str] | None = None
@@ -142,7 +164,9 @@ class Index:
             try:
                 connection = connect(self._database)
             except (sqlite3.DatabaseError, FileNotFoundError) as error:
-                raise CorruptIndexError(f"index at {self.path} cannot be opened ({error}); rebuild it with `qa build --full`") from error
+                raise CorruptIndexError(
+                    f"index at {self.path} cannot be opened ({error}); rebuild it with `qa build --full`"
+                ) from error
             self._local.connection = connection
         return connection
 
@@ -196,12 +220,17 @@ class Index:
         wanted = [int(i) for i in ids]
         for first in range(0, len(wanted), 900):
             part = wanted[first : first + 900]
-            passing.update(r[0] for r in self.connection.execute(
-                # CROSS JOIN fixes the order (SQLite's rule): look the ids up first. Left to itself the planner
-                # walked every chunk of the filter's sources instead: 13 s at 1M chunks. The covering indexes
-                # keep the lookups off the rows, which hold vectors and texts (bench/README.md).
-                f"SELECT c.id FROM chunks c {self._covering[0]} CROSS JOIN articles a {self._covering[1]} ON a.key = c.article "
-                f"WHERE c.id IN ({','.join('?' * len(part))}) AND {sql}", [*part, *params]))
+            passing.update(
+                r[0]
+                for r in self.connection.execute(
+                    # CROSS JOIN fixes the order (SQLite's rule): look the ids up first. Left to itself the planner
+                    # walked every chunk of the filter's sources instead: 13 s at 1M chunks. The covering indexes
+                    # keep the lookups off the rows, which hold vectors and texts (bench/README.md).
+                    f"SELECT c.id FROM chunks c {self._covering[0]} CROSS JOIN articles a {self._covering[1]} ON a.key = c.article "
+                    f"WHERE c.id IN ({','.join('?' * len(part))}) AND {sql}",
+                    [*part, *params],
+                )
+            )
         return np.array([i for i in wanted if i in passing], dtype=np.int64)
 
     def filtered_ids(self, where: Filter) -> np.ndarray:
@@ -217,11 +246,18 @@ class Index:
         """The nearest chunks' ids and (approximate) similarities."""
         return search_vectors(self.vectors, vector, limit, allowed, self.nprobe)
 
-    def keyword(self, terms: Sequence[str], limit: int, where: Filter,
-                boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(
+        self, terms: Sequence[str], limit: int, where: Filter, boosts: Mapping[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `limit` best chunks by BM25 among those `where` admits: ids and scores."""
-        return self.keywords.search(terms, limit, sources=where.sources, since=where.since.toordinal() if where.since else None,
-                                    until=where.until.toordinal() if where.until else None, boosts=boosts)
+        return self.keywords.search(
+            terms,
+            limit,
+            sources=where.sources,
+            since=where.since.toordinal() if where.since else None,
+            until=where.until.toordinal() if where.until else None,
+            boosts=boosts,
+        )
 
     def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
         """BM25 of the given chunks (0 where no term occurs)."""
@@ -247,7 +283,8 @@ class Index:
     def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
         sql, params = where.sql()
         rows = self.connection.execute(
-            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE a.story = ? AND {sql}", [story, *params])
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE a.story = ? AND {sql}", [story, *params]
+        )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     # --- what passages and answers need ---------------------------------------------------------
@@ -261,12 +298,17 @@ class Index:
             f"SELECT c.id, c.start, c.end, c.token_count, c.content_hash, c.sentences, s.vectors, "
             f"{article_columns('a')} FROM chunks c "
             f"JOIN articles a ON a.key = c.article LEFT JOIN sentence_vectors s ON s.chunk = c.id WHERE c.id IN ({marks})",
-            [int(i) for i in ids]).fetchall()
+            [int(i) for i in ids],
+        ).fetchall()
         out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
         for chunk_id, start, end, tokens, content_hash, sentences, vectors, *article_row in rows:
             article = article_from_row(article_row)
             chunk = chunk_from_row(article.id, chunk_id, start, end, tokens, content_hash, sentences)
-            out[chunk_id] = (chunk, article, from_f16(vectors, self.dimension) if vectors else np.zeros((0, self.dimension), np.float32))
+            out[chunk_id] = (
+                chunk,
+                article,
+                from_f16(vectors, self.dimension) if vectors else np.zeros((0, self.dimension), np.float32),
+            )
         return out
 
     def story_of(self, article_id: str) -> list[Article]:
@@ -280,7 +322,10 @@ class Index:
         return row[0] if row else None
 
     def story_articles(self, story: str) -> list[Article]:
-        return [article_from_row(r) for r in self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = ?", (story,))]
+        return [
+            article_from_row(r)
+            for r in self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = ?", (story,))
+        ]
 
     def article(self, article_id: str) -> Article | None:
         row = self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -292,7 +337,9 @@ class Index:
         like = f"%{search.strip()}%"
         rows = self.connection.execute(
             "SELECT id, coalesce(title, substr(text, 1, 70) || ' …'), date, coalesce(source, '') FROM articles WHERE id LIKE ? OR title LIKE ? "
-            "OR source LIKE ? ORDER BY date IS NULL, date DESC, id LIMIT ?", (like, like, like, limit))
+            "OR source LIKE ? ORDER BY date IS NULL, date DESC, id LIMIT ?",
+            (like, like, like, limit),
+        )
         return [(i, t, dt.date.fromordinal(d).isoformat() if d else "undated", src) for i, t, d, src in rows]
 
     def article_ids(self) -> list[str]:
@@ -301,7 +348,8 @@ class Index:
     def chunk_texts(self) -> Iterator[str]:
         """Every chunk's text (for evaluation: reads every row)."""
         rows = self.connection.execute(
-            "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.key = c.article")
+            "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.key = c.article"
+        )
         return (r[0] for r in rows)
 
     def stories(self) -> dict[str, list[str]]:

@@ -75,8 +75,12 @@ def ray_shards(folders: Sequence[Path], nprobe: int, address: str | None = None)
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}})
+        ray.init(
+            address=address or None,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}},
+        )
     server = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_ShardServer)
     actors = [server.remote(str(folder), nprobe) for folder in folders]
     ray.get([a.call.remote("generation_now") for a in actors])  # each has loaded its shard (or raises here)
@@ -86,8 +90,15 @@ def ray_shards(folders: Sequence[Path], nprobe: int, address: str | None = None)
 class ShardedIndex:
     """A shard set (`shards.json` and its shard folders), read as one index."""
 
-    def __init__(self, path: Path | str, *, nprobe: int = 48, workers: str = "local", ray_address: str | None = None,
-                 global_idf: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        nprobe: int = 48,
+        workers: str = "local",
+        ray_address: str | None = None,
+        global_idf: bool = True,
+    ) -> None:
         self.path = Path(path)
         self.global_idf = global_idf  #: False only to measure what the whole set's idf is worth (bench/shards.py)
         self.folder = self.path.resolve()
@@ -96,7 +107,9 @@ class ShardedIndex:
         except FileNotFoundError:
             raise IndexNotFoundError(f"no shard set at {self.path}") from None
         except (OSError, ValueError) as error:
-            raise CorruptIndexError(f"the shard manifest {self.path / MANIFEST} is damaged ({error}); run `qa shard` again") from error
+            raise CorruptIndexError(
+                f"the shard manifest {self.path / MANIFEST} is damaged ({error}); run `qa shard` again"
+            ) from error
         if self.manifest_file.get("format") != SHARDS_FORMAT or self.manifest_file.get("format_version") != SHARDS_VERSION:
             raise IndexMismatchError(f"{self.path / MANIFEST} is not a shard set this qa reads; run `qa shard` again")
         self.generation = int(self.manifest_file["generation"])
@@ -109,7 +122,8 @@ class ShardedIndex:
             "articles": sum(int(s.manifest["articles"]) for s in self.local),
             "chunks": sum(int(s.manifest["chunks"]) for s in self.local),
             "factory": " + ".join(sorted({s.factory for s in self.local})) + f" × {len(self.local)} shards",
-            "built_at": self.manifest_file["built_at"], "generation": self.generation,
+            "built_at": self.manifest_file["built_at"],
+            "generation": self.generation,
         }
         if len({s.model_id for s in self.local}) != 1:
             raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
@@ -209,8 +223,9 @@ class ShardedIndex:
     def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
         return _top(self._each("dense_scored", vector, limit, allowed), limit)[0]
 
-    def keyword(self, terms: Sequence[str], limit: int, where: Filter,
-                boosts: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(
+        self, terms: Sequence[str], limit: int, where: Filter, boosts: Mapping[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         return _top(self._each_boosted("keyword", terms, limit, where), limit)
@@ -218,7 +233,9 @@ class ShardedIndex:
     def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
         if not terms or not len(ids):
             return np.zeros(len(ids), dtype=np.float32)
-        return np.sum(self._each_boosted("keyword_scores", terms, ids), axis=0).astype(np.float32)  # 0 where a shard lacks the chunk
+        return np.sum(self._each_boosted("keyword_scores", terms, ids), axis=0).astype(
+            np.float32
+        )  # 0 where a shard lacks the chunk
 
     def reachable(self, terms: Sequence[str]) -> float:
         maxes = self._each("term_maxes", terms)
@@ -284,8 +301,14 @@ def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.n
 
 
 def _reordered(rows: CandidateRows, order: np.ndarray) -> CandidateRows:
-    return CandidateRows(rows.ids[order], rows.articles[order], rows.dates[order], [rows.sources[i] for i in order],
-                         [rows.stories[i] for i in order], rows.vectors[order])
+    return CandidateRows(
+        rows.ids[order],
+        rows.articles[order],
+        rows.dates[order],
+        [rows.sources[i] for i in order],
+        [rows.stories[i] for i in order],
+        rows.vectors[order],
+    )
 
 
 def _reverse(iso: str) -> str:

@@ -70,8 +70,9 @@ def read_vectors(path: Path, nprobe: int) -> faiss.Index:
     return index
 
 
-def search_vectors(index: faiss.Index, vector: np.ndarray, limit: int, allowed: np.ndarray | None,
-                   nprobe: int) -> tuple[np.ndarray, np.ndarray]:
+def search_vectors(
+    index: faiss.Index, vector: np.ndarray, limit: int, allowed: np.ndarray | None, nprobe: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Ids and approximate similarities of the `limit` nearest chunks; `allowed` restricts the ids."""
     if index.ntotal == 0 or limit <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
