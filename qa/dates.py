@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import dateparser
 
-__all__ = ["parse_date", "is_date_line", "resolve_in_sentence", "format_date"]
+__all__ = ["parse_date", "is_date_line", "resolve_in_sentence", "tense_near", "format_date", "SANE_YEARS"]
 
 _DATEPARSER_SETTINGS = {
     "PREFER_DAY_OF_MONTH": "first",
@@ -28,21 +28,25 @@ def parse_date(value: object) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _sane(value.date())
     if isinstance(value, dt.date):
-        return value
+        return _sane(value)
     text = str(value).strip()
     if not text or len(text) > 80:
         return None
     iso = _ISO.match(text)
     if iso:
         try:
-            return dt.date.fromisoformat(iso.group(1))
+            return _sane(dt.date.fromisoformat(iso.group(1)))
         except ValueError:
             return None
     if not _HAS_YEAR.search(text):
         return None
-    return _dateparser(text)
+    return _sane(_dateparser(text))
+
+
+def _sane(date: dt.date | None) -> dt.date | None:
+    return date if date is not None and SANE_YEARS[0] <= date.year <= SANE_YEARS[1] else None
 
 
 @lru_cache(maxsize=4096)
@@ -78,23 +82,67 @@ _RELATIVE = re.compile(
 )
 _MONTH_DAY = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
-    r"(?:,?\s+(?:19|20)\d\d)?\b",
+    r"(?:,?\s+(?:19|20)\d\d)?\b|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+    r"(?:,?\s+(?:19|20)\d\d)?",
     re.IGNORECASE,
 )
-_FUTURE = re.compile(r"\b(will|would|is due|are due|scheduled|is set to|are set to|plans? to|upcoming)\b", re.I)
+#: What tells a sentence's tense around a date: the nearest such marker before the date (else the
+#: first after it) decides. A move to a date ("postponed until May 1") points forward, although
+#: its verb is in the past tense.
+_TENSE = re.compile(
+    r"(?P<future>\b(?:will|shall|won't|is to|are to|going to|is due|are due|due to|scheduled|slated|set to|set for|"
+    r"expected to|plans? to|planned for|intends? to|aims? to|hopes? to|upcoming|next|tomorrow|"
+    r"(?:postponed|moved|delayed|pushed back|put off|deferred|rescheduled|brought forward)\s+(?:\w+\s+){0,3}?(?:to|until|till|for))\b"
+    r"|['’]ll\b)"
+    r"|(?P<past>\b(?:was|were|had|did|didn't|wasn't|weren't|ago|last|earlier|yesterday|said|began|took|met|won|lost|"
+    r"held|came|went|made|saw|told|fell|rose|gave|left|became|\w{3,}ed)\b)",
+    re.IGNORECASE,
+)
+#: Publication dates outside this window are read as unknown: a year-9999 date is a scraper's
+#: placeholder, and date arithmetic on it overflows.
+SANE_YEARS = (1800, 2200)
+
+
+def tense_near(sentence: str, start: int, end: int) -> str | None:
+    """ "future", "past" or `None` for the date expression at `sentence[start:end]`."""
+    markers = [m for m in _TENSE.finditer(sentence) if not _adjectival(sentence, m)]
+    before = [m for m in markers if m.end() <= start]
+    after = [m for m in markers if m.start() >= end]
+    marker = before[-1] if before else after[0] if after else None
+    if marker is None:
+        return None
+    return "future" if marker.group("future") else "past"
+
+
+_LINKING = re.compile(r"\b(?:is|are|be|been|being|remains?|stays?|seems?|appears?|looks?)\s+$", re.I)
+
+
+def _adjectival(sentence: str, marker: re.Match[str]) -> bool:
+    """An -ed word after "is", "remains"… is a state in the present ("remains unchanged"), not the past."""
+    word = marker.group(0).lower()
+    return word.endswith("ed") and bool(marker.group("past")) and bool(_LINKING.search(sentence[: marker.start()]))
 
 
 def resolve_in_sentence(sentence: str, published: dt.date | None) -> dt.date | None:
     """The day a sentence speaks of, from its first date expression, or `None`.
 
-    Relative expressions need the article's publication date; a weekday is read as
-    the past one unless the sentence is in the future tense or says "this"/"next"
-    (news convention: "Biden on Tuesday imposed…" in Wednesday's paper is yesterday).
+    Relative expressions and dates without a year need the article's publication date, and are
+    read by the tense around them: "will play on Saturday" is the next Saturday, "met on Tuesday"
+    the last one; "will begin selling on May 1" in an April article is this May 1, "was held on
+    November 15" in a March article last November's. A weekday with no tense to go by is the past
+    one (news convention: "Biden on Tuesday imposed…" in Wednesday's paper is yesterday).
     """
+    try:
+        return _resolve(sentence, published)
+    except (OverflowError, ValueError):  # a date at the calendar's edge: unknown rather than wrong
+        return None
+
+
+def _resolve(sentence: str, published: dt.date | None) -> dt.date | None:
     month_day = _MONTH_DAY.search(sentence)
     relative = _RELATIVE.search(sentence)
     if month_day and (relative is None or month_day.start() < relative.start()):
-        return _absolute(month_day.group(0), published)
+        return _absolute(month_day.group(0), published, tense_near(sentence, month_day.start(), month_day.end()))
     if relative is None or published is None:
         return None
     word = (relative.group("word") or "").lower()
@@ -106,7 +154,7 @@ def resolve_in_sentence(sentence: str, published: dt.date | None) -> dt.date | N
     back = (published.weekday() - target) % 7  # days since the most recent such weekday (0 = today)
     if mod == "last":
         return published - dt.timedelta(days=back or 7)
-    if mod in ("this", "next") or _FUTURE.search(sentence):
+    if mod in ("this", "next") or tense_near(sentence, relative.start(), relative.end()) == "future":
         ahead = (target - published.weekday()) % 7
         if mod == "next" and ahead == 0:
             ahead = 7
@@ -114,19 +162,30 @@ def resolve_in_sentence(sentence: str, published: dt.date | None) -> dt.date | N
     return published - dt.timedelta(days=back)
 
 
-def _absolute(expression: str, published: dt.date | None) -> dt.date | None:
-    """A month-day expression; without a year it takes the publication year (past preferred)."""
+def _absolute(expression: str, published: dt.date | None, tense: str | None) -> dt.date | None:
+    """A month-day expression. Without a year: the future tense reads forward from publication (the
+    next such day), the past tense backward (the last one); with no tense to go by, the publication
+    year, so a date later in the same year is never pushed a year back."""
     if _HAS_YEAR.search(expression):
         return parse_date(expression)
     if published is None:
         return None
-    base = dt.datetime.combine(published, dt.time())
-    parsed = dateparser.parse(
-        expression,
-        languages=["en"],
-        settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False},
-    )
-    return parsed.date() if parsed else None
+    bare = re.sub(r"(?<=\d)(st|nd|rd|th)\b|\bof\b", "", expression)
+    day = parse_date(f"{bare} {published.year}")
+    if day is None:  # 29 February in a common year, or no real day
+        return None
+    if tense == "future" and day < published:
+        return _in_year(day, published.year + 1)
+    if tense == "past" and day > published:
+        return _in_year(day, published.year - 1)
+    return day
+
+
+def _in_year(day: dt.date, year: int) -> dt.date | None:
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February
+        return None
 
 
 def format_date(date: dt.date | None) -> str:

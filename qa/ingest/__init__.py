@@ -30,7 +30,7 @@ from .pool import parse_files
 #: Bumped whenever parsing or cleaning changes what a file becomes. An index built by another
 #: version re-reads every file at its next build; only articles whose text or metadata changed
 #: are then re-chunked and re-embedded (content hashes), so an upgrade costs a read, not a rebuild.
-INGEST_VERSION = 2
+INGEST_VERSION = 3  # 3: publication dates outside 1800–2200 are unknown
 
 __all__ = [
     "INGEST_VERSION",
