@@ -18,12 +18,13 @@ import numpy as np
 
 from .config import Config
 from .dates import format_date
-from .query import Query
+from .freshness import newer_on_subject
+from .query import Query, asks_yes_or_no
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .storage import AnyIndex
 
-__all__ = ["compose", "is_answered", "REVERSAL", "CONFIRMATION", "reverses", "confirms"]
+__all__ = ["compose", "grade", "SUPPORTED", "PARTLY", "NOT_FOUND", "REVERSAL", "CONFIRMATION", "reverses", "confirms"]
 
 #: Language that signals a report reverses an earlier one: what was planned is off.
 REVERSAL = re.compile(
@@ -62,18 +63,35 @@ def compose(
     story, otherwise the best passage. The lead's other reports of the same story follow, newest
     first, then other relevant reports; the timeline shows the whole story.
     """
-    if not is_answered(passages, config):
+    graded, unsupported = grade(passages, query, config)
+    if graded == NOT_FOUND:
         # The passages stay on the `Answer` (the JSON shows them, marked unanswered); the UI and
         # `qa ask` don't list them: five unrelated passages under "not found" read as an answer.
-        return Answer(question, False, tuple(passages), notes=tuple(notes), searched=query.text)
+        return Answer(
+            question, False, tuple(passages), notes=tuple(notes), searched=query.text, grade=graded, unsupported=unsupported
+        )
 
     first = passages[0]
+    newer = newer_on_subject(first, passages)
+    if query.status or asks_yes_or_no(
+        query.text
+    ):  # a newer report on the lead's subject that states a status of its own leads instead
+        stating = [p for p in newer if _status_sentences(query, p, config)]
+        if stating:
+            first = stating[0]
+            passages = [first] + [p for p in passages if p is not first]
+            newer = newer_on_subject(first, passages)
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
+    if query.parts:  # a part's best evidence is cited, however the question scores it whole
+        for n in range(len(query.parts)):
+            best = max(range(len(passages)), key=lambda i: passages[i].support[n])
+            relevant[best] |= passages[best].support[n] >= config.min_part_score
+    in_view = {p.article.id for p in newer}
     by_article: dict[str, Passage] = {}
     for passage, keep in zip(passages[1:], relevant[1:]):
-        if passage.article.id == first.article.id or not (keep or passage.article.id in story):
+        if passage.article.id == first.article.id or not (keep or passage.article.id in story or passage.article.id in in_view):
             continue
         # Within an article the passage closest in meaning speaks for it (its chunks share one
         # title and source, so word counts between them are mostly noise).
@@ -92,8 +110,13 @@ def compose(
         p.article.date is None or (lead.article.date and p.article.date <= lead.article.date) for p in cited[1:]
     )
     number = {p.article.id: p.citation.number for p in cited}  # one cited passage per article
+    newest_known = max((a.date for a in reports if a.date), default=None)
     superseding = (
-        len(story) > 1 and bool(lead.article.date) and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
+        len(story) > 1
+        and bool(lead.article.date)
+        and lead.article.date == newest_known  # never "latest" while a newer report of the story is listed
+        and not newer
+        and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
     )
     timeline = tuple(
         TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
@@ -108,13 +131,26 @@ def compose(
         lead.article.date,
         timeline,
         tuple(notes),
-        _verdict(cited[0], lead_spans),
+        _cautioned(_verdict(cited[0], lead_spans), query, [p for p in cited if p.article.id in in_view]),
         len(cited),
         query.text,
         lead_report,
         others,
         earlier,
+        graded,
+        unsupported,
     )
+
+
+def _cautioned(verdict: str | None, query: Query, newer: list[Passage]) -> str | None:
+    """The verdict, opened by the newest report in view that is newer than the lead: an older
+    report's status is never stated alone."""
+    if not newer or not (verdict or query.status):
+        return verdict
+    latest = max(newer, key=lambda p: p.article.date or dt.date.min)
+    outlet = latest.article.source or latest.article.title or "outlet not stated"
+    caution = f"A newer report may change this: {format_date(latest.article.date)}, {outlet} [{latest.citation.number}]"
+    return f"{caution}. Earlier: {verdict}" if verdict else caution
 
 
 def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bool = False) -> Report:
@@ -144,35 +180,62 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
     return None
 
 
-def is_answered(passages: Sequence[Passage], config: Config) -> bool:
-    """Whether the passages carry enough evidence to answer; below `min_score` we decline.
+#: An answer's grade: every part of the question found support, some did, or none.
+SUPPORTED, PARTLY, NOT_FOUND = "supported", "partly", "not found"
 
-    The signal is the best cosine similarity plus the best BM25 coverage among the passages
-    (`bench/calibrate.py` measures it, and the alternatives tried, on answerable and unanswerable
-    questions).
+
+def grade(passages: Sequence[Passage], query: Query, config: Config) -> tuple[str, tuple[str, ...]]:
+    """How far the passages answer the question, and the parts of it that found no support.
+
+    A question of one part is judged whole: the best cosine similarity plus the best BM25 coverage
+    among the passages must reach `min_score` (`bench/calibrate.py`). A multi-part question is
+    judged part by part (`qa/parts.py`): a part is supported when some passage's support for it
+    (its cosine with the part + the share of the part's own words it holds) reaches
+    `min_part_score`.
     """
     if not passages:
-        return False
-    return max(p.similarity for p in passages) + max(p.keyword for p in passages) >= config.min_score
+        return NOT_FOUND, ()
+    if not query.parts:
+        whole = max(p.similarity for p in passages) + max(p.keyword for p in passages)
+        return (SUPPORTED if whole >= config.min_score else NOT_FOUND), ()
+    best = [max(p.support[n] for p in passages) for n in range(len(query.parts))]
+    unsupported = tuple(part.text for part, b in zip(query.parts, best) if b < config.min_part_score)
+    if not unsupported:
+        return SUPPORTED, ()
+    return (NOT_FOUND if len(unsupported) == len(query.parts) else PARTLY), unsupported
+
+
+def _status_sentences(query: Query, passage: Passage, config: Config) -> list[int]:
+    """The passage's sentences that state a change of status of what is asked: a reversal or a
+    confirmation that answers the question nearly as well as the passage's best sentence
+    (within `status_sentence_margin`), so that "denied early release" does not answer "was he
+    convicted?" and a sentence about unionisation does not answer "did the deal close?"."""
+    text = passage.article.text
+    scores = list(passage.sentence_scores) or [0.0] * len(passage.chunk.sentences)
+    best = max(scores, default=0.0)
+    return [
+        j
+        for j, sentence in enumerate(passage.chunk.sentences)
+        if scores[j] >= best - config.status_sentence_margin and _changes_status(text[sentence.start : sentence.end])
+    ]
 
 
 def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
-    """The lead passage, citing the sentence that changes the story, and the sentences to quote.
+    """The lead passage, citing the sentence that answers the question, and the sentences to quote.
 
-    For a status question ("did the summit happen?") the report's status-change sentences are
-    the answer, however few of the question's words they share: up to two, in article order.
-    Otherwise the best sentence leads, or a status-change one that scores nearly as well.
+    For a status question ("did the summit happen?") the report's status-change sentences about
+    what is asked are the answer: up to two, in article order, a reversal before a confirmation
+    ("called off" is newer news than "agreed in principle"). Otherwise the best sentence leads, or
+    a status-change one that scores nearly as well.
     """
     text = passage.article.text
     spans = [(s.start, s.end) for s in passage.chunk.sentences]
     scores = list(passage.sentence_scores) or [0.0] * len(spans)
     best = max(scores)
-    # A reversal outranks a confirmation: "called off" is newer news than "agreed in principle".
-    changes = [j for j, (s, e) in enumerate(spans) if reverses(text[s:e])] or [
-        j for j, (s, e) in enumerate(spans) if confirms(text[s:e])
-    ]
+    changes = _status_sentences(query, passage, config)
+    reversals = [j for j in changes if reverses(text[spans[j][0] : spans[j][1]])]
     if query.status and changes:
-        chosen = sorted(sorted(changes, key=lambda j: -scores[j])[:2])
+        chosen = sorted(sorted(reversals or changes, key=lambda j: -scores[j])[:2])
     else:
         near = [j for j in changes if scores[j] >= best - config.sentence_margin]
         chosen = [max(near, key=lambda j: scores[j]) if near else scores.index(best)]

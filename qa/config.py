@@ -44,6 +44,9 @@ class Config:
     #: 1.0, 0.962 of answerable questions answered and 0.90 of unanswerable ones declined (0.99 ties
     #: on that part); on the held-aside part 0.985 and 0.80; on the seeds 1.0 and 1.0.
     min_score: float = 1.0
+    #: The same threshold for each part of a multi-part question (`qa/parts.py`): the part's cosine
+    #: with a passage plus the share of the part's own words it holds (bench/calibrate.py).
+    min_part_score: float = 0.9
     #: Chunks are packed up to this many tokens, the title|source|date prefix included,
     #: and never beyond the model's own maximum sequence length.
     chunk_tokens: int = 256
@@ -90,6 +93,10 @@ class Config:
     #: question's words it holds; a status-change sentence may lead within `sentence_margin` of the best.
     sentence_overlap: float = 0.3
     sentence_margin: float = 0.1
+    #: For a status question, a sentence that states a change of status (called off, approved…) is
+    #: the answer when it scores within this of the passage's best sentence: further off, it speaks
+    #: of something else ("denied early release" for "was he convicted?").
+    status_sentence_margin: float = 0.25
     #: Encoder: `auto` uses the ONNX export where its vectors match torch's (cosine ≥ onnx_min_cosine).
     backend: Backend = "auto"
     onnx_min_cosine: float = 0.9999

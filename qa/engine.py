@@ -23,7 +23,18 @@ from .answer import compose
 from .config import Config, Mode
 from .embedding import Encoder, shared_encoder
 from .errors import IndexMismatchError, NoMatchError
-from .query import OTHER_EXAMPLES, STATUS_EXAMPLES, Query, asks_yes_or_no, keyword_terms, parse_constraints, status_margin
+from .parts import content_terms, split_parts
+from .query import (
+    OTHER_EXAMPLES,
+    STATUS_EXAMPLES,
+    Part,
+    Query,
+    asks_about_now,
+    asks_yes_or_no,
+    keyword_terms,
+    parse_constraints,
+    status_margin,
+)
 from .records import Answer, Passage
 from .retrieval import search
 from .storage import AnyIndex, Filter, Index, ShardedIndex, open_index
@@ -110,12 +121,22 @@ class Engine:
     def make_query(self, question: str, index: AnyIndex) -> tuple[Query, list[str]]:
         """The question read and encoded once: vector, words, outlets, dates, and whether it asks how things stand."""
         text, notes = prepare_question(question, self.config)
-        vector = self.encoder.encode([text])[0]
+        known = index.sources()
+        pieces = split_parts(text, known)
+        pieces = pieces if len(pieces) > 1 else ()
+        vectors = self.encoder.encode([text, *pieces])  # one batch: the question and its parts
+        vector = vectors[0]
         margin = status_margin(vector, *self._status_examples())
         # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
         # current state ("what is the latest on the talks?"); a yes/no question needs only to lean.
-        status = margin > (self.config.status_margin if asks_yes_or_no(text) else self.config.status_margin_open)
-        query = Query(text, vector, parse_constraints(text, index.sources()), status, keyword_terms(text))
+        status = asks_about_now(text) or margin > (
+            self.config.status_margin if asks_yes_or_no(text) else self.config.status_margin_open
+        )
+        parts = tuple(
+            Part(piece, part_vector, keyword_terms(piece), tuple(dict.fromkeys(content_terms(piece, known))))
+            for piece, part_vector in zip(pieces, vectors[1:])
+        )
+        query = Query(text, vector, parse_constraints(text, known), status, keyword_terms(text), parts)
         return query, notes
 
     def _status_examples(self) -> tuple[np.ndarray, np.ndarray]:

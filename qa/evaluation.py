@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .answer import is_answered
+from .answer import NOT_FOUND, PARTLY, SUPPORTED
 from .config import Config, Mode
-from .engine import load_index, retrieve
+from .engine import engine_for, load_index, retrieve
 
 __all__ = ["EvalQuestion", "load_questions", "normalise", "evaluate", "metrics_for", "format_report"]
 
@@ -79,11 +79,14 @@ def evaluate(
     declined_right: list[float] = []
     answered_right: list[float] = []
     lengths: list[int] = []
+    engine = engine_for(idx, config)
+    grades: dict[str, list[str]] = defaultdict(list)
     for q in questions:
-        passages = retrieve(q.question, max(k, config.k), idx, mode=mode, config=config)
-        # Abstention is judged as `answer()` judges it, on the top `config.k` passages.
-        answered = is_answered(passages[: config.k], config)
-        passages = passages[:k]
+        passages = retrieve(q.question, k, idx, mode=mode, config=config)
+        # Abstention is judged by `answer()` itself, on its top `config.k` passages.
+        graded = engine.answer(q.question, mode=mode).grade
+        grades[q.kind].append(graded)
+        answered = graded != NOT_FOUND
         lengths += [p.chunk.token_count for p in passages]
         if not q.quotes:
             declined_right.append(float(not answered))
@@ -101,6 +104,10 @@ def evaluate(
     report["answer_rate"] = sum(answered_right) / len(answered_right) if answered_right else None
     report["mean_passage_tokens"] = sum(lengths) / len(lengths) if lengths else 0.0
     report["by_kind"] = {kind: _mean(rows) | {"n": len(rows)} for kind, rows in sorted(per_kind.items())}
+    report["grades"] = {
+        kind: {g: found.count(g) / len(found) for g in (SUPPORTED, PARTLY, NOT_FOUND)} | {"n": len(found)}
+        for kind, found in sorted(grades.items())
+    }
     return report
 
 
@@ -125,4 +132,7 @@ def format_report(report: dict[str, Any]) -> str:
     rate = report["answer_rate"]
     lines.append(f"answer rate (answerable not declined): {'n/a' if rate is None else f'{rate:.3f}'}")
     lines.append(f"mean passage length: {report['mean_passage_tokens']:.0f} tokens")
+    lines.append(f"grades by kind: {'':10}{SUPPORTED:>10}{PARTLY:>10}{NOT_FOUND:>10}")
+    for kind, shares in report.get("grades", {}).items():
+        lines.append(f"  {kind:24} (n={shares['n']:>3})" + "".join(f"{shares[g]:>10.3f}" for g in (SUPPORTED, PARTLY, NOT_FOUND)))
     return "\n".join(lines)

@@ -31,6 +31,7 @@ __all__ = [
     "source_aliases",
     "status_margin",
     "asks_yes_or_no",
+    "asks_about_now",
     "STATUS_EXAMPLES",
     "OTHER_EXAMPLES",
     "keyword_terms",
@@ -202,6 +203,15 @@ def asks_yes_or_no(question: str) -> bool:
     return bool(_YES_NO.match(question))
 
 
+#: Words that ask how things stand now, whatever else the question says: "what is the latest on
+#: the trial?", "is she still the chief executive?", "has the deal closed yet?".
+_NOW = re.compile(r"\b(latest|still|currently|as of now|right now|anymore|any more|so far|yet|these days|status)\b", re.I)
+
+
+def asks_about_now(question: str) -> bool:
+    return bool(_NOW.search(question))
+
+
 def status_margin(vector: np.ndarray, status: np.ndarray, other: np.ndarray, nearest: int = 3) -> float:
     """How much closer the question is to status questions than to others (> 0: a status question).
 
@@ -217,6 +227,16 @@ def status_margin(vector: np.ndarray, status: np.ndarray, other: np.ndarray, nea
 
 
 @dataclass(frozen=True)
+class Part:
+    """One clause of a multi-part question (`qa/parts.py`), searched and judged on its own."""
+
+    text: str
+    vector: np.ndarray = field(repr=False)
+    terms: tuple[str, ...]  #: searched for, as `Query.terms`
+    content: tuple[str, ...]  #: what a supporting passage must hold: its terms less outlets and question words
+
+
+@dataclass(frozen=True)
 class Query:
     """A question as retrieval uses it, computed once: nothing downstream re-encodes or re-parses it."""
 
@@ -225,6 +245,9 @@ class Query:
     constraints: Constraints
     status: bool  #: asks how things stand now: the newest report of the story leads
     terms: tuple[str, ...] = ()  #: what the keyword index is asked for: analysed as chunks are
+    #: The question's clauses when it has several ("… while The Verge reports …"); empty for a
+    #: question of one part, which is judged whole.
+    parts: tuple[Part, ...] = ()
 
 
 def keyword_terms(text: str) -> tuple[str, ...]:

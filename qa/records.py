@@ -103,6 +103,9 @@ class Passage:
     #: How well each sentence of the chunk answers the question (stored sentence vectors · question
     #: vector + a share of its words): the citation is the best, the answer may quote others.
     sentence_scores: tuple[float, ...] = ()
+    #: How well this passage supports each part of the question (cosine + share of the part's own
+    #: words reached); one value, `similarity + keyword`, for a question of one part.
+    support: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,11 @@ class Answer:
     others: tuple[Report, ...] = ()  #: the other cited reports, the lead's story first, newest first
     #: Whether every other report is older than the lead (or undated): "Earlier and undated reports".
     others_earlier: bool = False
+    #: "supported" (every part of the question found support), "partly" or "not found"
+    #: (`answered` is false only then).
+    grade: str = "not found"
+    #: The parts of a multi-part question that no passage supports.
+    unsupported: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     else:
         head = f"{bold(('Latest update, as of ' if lead.latest_update else 'As of ') + format_date(lead.date))} ({escape(lead.outlet)})"
     lines = [f"{head}: {quoted(lead)}"]
+    if result.unsupported:  # a multi-part question answered in part says which part found nothing
+        missing = "; ".join(f"“{escape(part)}”" for part in result.unsupported)
+        lines.insert(0, f"{bold('Partly answered.')} Nothing in these articles supports: {missing}\n")
     if result.others:
         lines += ["", bold("Earlier and undated reports:" if result.others_earlier else "Other reports:")]
         lines += [f"- {format_date(r.date) if r.date else 'Undated'}, {escape(r.outlet)}: {quoted(r)}" for r in result.others]
@@ -168,6 +171,8 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
     return {
         "question": result.question,
         "answered": result.answered,
+        "grade": result.grade,
+        "unsupported": list(result.unsupported),
         "answer": body(result, markdown=False),
         "verdict": result.verdict,
         "as_of": result.as_of.isoformat() if result.as_of else None,

@@ -60,6 +60,9 @@ class _Scores:
     similarity: np.ndarray  #: cosine of question and chunk
     coverage: np.ndarray  #: BM25 score over what the question's words could reach
     order: np.ndarray  #: rows, best first
+    #: How well each row supports each part of the question (parts × rows): see `_parts_in_view`.
+    #: For a question of one part, one row: its similarity + coverage.
+    support: np.ndarray | None = None
 
 
 def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
@@ -74,7 +77,7 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
     pool = config.candidate_pool
     keyword_ids, keyword_scores = idx.keyword(query.terms, pool, where)
     found = {int(i): float(s) for i, s in zip(keyword_ids, keyword_scores)}
-    pools = [keyword_ids, _dense(idx, query, where, pool, config.listed_filter_max)]
+    pools = [keyword_ids, _dense(idx, query.vector, where, pool, config.listed_filter_max)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
     for source in outlets:  # each named outlet's own best passages, however the others score
         own = (
@@ -86,7 +89,9 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
             continue
         ids, scores = idx.keyword(query.terms, pool, own)
         found.update({int(i): float(s) for i, s in zip(ids, scores)})
-        pools += [ids, _dense(idx, query, own, pool, config.listed_filter_max)]
+        pools += [ids, _dense(idx, query.vector, own, pool, config.listed_filter_max)]
+    for part in query.parts:  # each clause's own best passages, however the question scores them whole
+        pools += [idx.keyword(part.terms, pool, where)[0], _dense(idx, part.vector, where, pool, config.listed_filter_max)]
     rows = idx.candidates(np.concatenate(pools))
     if where:
         rows = rows.where(where.admits(rows.sources, rows.dates))
@@ -100,10 +105,12 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
         scores = _story_first(idx, query, scores, bm25, where, best_keyword, reachable, mode, config)
     if outlets:
         scores = dataclasses.replace(scores, order=_take_turns(scores, outlets))
+    if query.parts:
+        scores = _parts_in_view(idx, query, scores, mode, config)
     return scores
 
 
-def _dense(idx: AnyIndex, query: Query, where: Filter, pool: int, listed_max: int) -> np.ndarray:
+def _dense(idx: AnyIndex, vector: np.ndarray, where: Filter, pool: int, listed_max: int) -> np.ndarray:
     """The nearest chunks among those `where` admits.
 
     A selective filter goes into FAISS as an id selector. A broad one would cost more to list (at
@@ -111,11 +118,11 @@ def _dense(idx: AnyIndex, query: Query, where: Filter, pool: int, listed_max: in
     neighbours and keeps those the filter admits, in order (bench/README.md).
     """
     if not where:
-        return idx.dense(query.vector, pool, None)
+        return idx.dense(vector, pool, None)
     share = idx.share(where)
     if share * idx.manifest["chunks"] <= listed_max:
-        return idx.dense(query.vector, pool, idx.filtered_ids(where))
-    wider = idx.dense(query.vector, min(int(1.5 * pool / max(share, 1e-9)) + 1, 20 * pool), None)
+        return idx.dense(vector, pool, idx.filtered_ids(where))
+    wider = idx.dense(vector, min(int(1.5 * pool / max(share, 1e-9)) + 1, 20 * pool), None)
     return idx.admitted(wider, where)[:pool]
 
 
@@ -202,6 +209,39 @@ def _story_first(
     return dataclasses.replace(scores, score=score, order=np.argsort(-score, kind="stable"))
 
 
+def _parts_in_view(idx: AnyIndex, query: Query, scores: _Scores, mode: Mode, config: Config) -> _Scores:
+    """A multi-part question: each part's best passage comes right after the lead, so every part's
+    evidence is in the top k; and each row's support for each part, for the answer to be judged by.
+
+    A part is ranked as a question of its own over the candidates (its own pools are among them).
+    Its support is its cosine with the chunk plus the share of the part's own words (outlets and
+    question words left out) that the chunk's BM25 reaches: the question-level signal, per part.
+    """
+    rows = scores.rows
+    support = np.zeros((len(query.parts), len(rows.ids)), dtype=np.float32)
+    bests: list[int] = []
+    for n, part in enumerate(query.parts):
+        similarity = rows.vectors @ part.vector
+        bm25 = idx.keyword_scores(part.terms, rows.ids)
+        dense = similarity / max(float(similarity.max()), 1e-6)
+        keyword = bm25 / max(float(bm25.max()), 1e-6)
+        fused = (
+            dense
+            if mode == "dense"
+            else keyword + 1e-3 * dense
+            if mode == "bm25"
+            else (config.bm25_weight * keyword + (1 - config.bm25_weight) * dense)
+        )
+        bests.append(int(np.argmax(fused)))
+        content = idx.keyword_scores(part.content, rows.ids) if part.content else np.zeros_like(bm25)
+        support[n] = similarity + content / max(idx.reachable(part.content), 1e-6)
+    lead = int(scores.order[0])
+    first = [lead] + [j for j in dict.fromkeys(bests) if j != lead]
+    taken = set(first)
+    order = np.array(first + [int(j) for j in scores.order if int(j) not in taken], dtype=np.int64)
+    return dataclasses.replace(scores, order=order, support=support)
+
+
 def _take_turns(scores: _Scores, outlets: tuple[str, ...]) -> np.ndarray:
     """The named outlets' passages take turns at the top, best outlet first; then everything else."""
     sources = scores.rows.sources
@@ -247,10 +287,17 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
         if int(scores.rows.ids[j]) not in loaded:
             continue  # deleted by a build committed a moment ago
         chunk, article, vectors = loaded[int(scores.rows.ids[j])]
+        support = (
+            tuple(float(x) for x in scores.support[:, j])
+            if scores.support is not None
+            else (float(scores.similarity[j] + scores.coverage[j]),)
+        )
+        # The sentence to cite answers what this passage is here for: the question, or the part it supports best.
+        serves = query.parts[int(np.argmax(support))] if query.parts else query
         sentences = [article.text[s.start : s.end] for s in chunk.sentences]
-        wanted = set(query.terms)
+        wanted = set(serves.terms)
         overlap = [len(wanted & set(analyze(s))) / max(len(wanted), 1) for s in sentences]
-        similarity = vectors @ query.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
+        similarity = vectors @ serves.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
         sentence_scores = tuple(float(v) + config.sentence_overlap * o for v, o in zip(similarity, overlap))
         best = chunk.sentences[int(np.argmax(sentence_scores))]
         citation = Citation(
@@ -275,6 +322,7 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
                 chunk,
                 citation,
                 sentence_scores,
+                support,
             )
         )
     return renumber(passages)

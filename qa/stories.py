@@ -33,7 +33,7 @@ import numpy as np
 from .config import Config
 from .records import Article
 
-__all__ = ["StoryMember", "names", "assign_stories", "link_score", "linking_settings"]
+__all__ = ["StoryMember", "names", "names_in", "assign_stories", "link_score", "linking_settings"]
 
 #: Bumped whenever linking changes; an index linked otherwise is re-linked whole at the next build.
 LINKING_VERSION = 3
@@ -56,12 +56,16 @@ _SENTENCE_END = re.compile(r"(^|[.!?:;|/]['\"”’)]*)\s*$")
 
 
 def names(article: Article) -> frozenset[str]:
-    """The capitalised words of the article's lead that can be names, case-folded.
+    """The capitalised words of the article's lead that can be names, case-folded."""
+    return names_in(article.text[:_LEAD_CHARS])
+
+
+def names_in(lead: str) -> frozenset[str]:
+    """The capitalised words of a text that can be names, case-folded.
 
     A capital at the start of a sentence or line says nothing by itself ("Stay ahead…", "Read
     more"), so there it counts only when the next word is capitalised too ("Ellen Voss resigned").
     """
-    lead = article.text[:_LEAD_CHARS]
     words = list(_WORD.finditer(lead))
     found = set()
     for n, match in enumerate(words):

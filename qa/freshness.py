@@ -1,0 +1,62 @@
+"""Is a newer report on the same subject in view? The safety net under story linking.
+
+Story linking (`qa/stories.py`) ties a later report to the first when they share enough rare
+names and meaning. A later report often keeps only the organisation ("Orbitex has postponed
+the mission indefinitely"), and then it is not linked: the older report leads, and its status
+("Confirmed") would be stated as if it were current. Telling a reader that something is on when
+it was called off is the one mistake this product exists to prevent, so the answer checks what
+was retrieved: a report newer than the lead that shares the lead's main subject (two names of
+its title or first lines) either leads, when it states a status of its own, or is named before
+anything else as a newer report that may change the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .records import Passage
+from .stories import _NOT_NAMES
+
+__all__ = ["subject_names", "newer_on_subject"]
+
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9'’\-]*[A-Za-z0-9]\b")
+_SUBJECT_CHARS = 600  #: a report's subject is named in its title and first lines
+#: Names shared with the lead's subject: one (a city, a country) is often chance ("Geneva" in a report
+#: on another summit there); two (the company and its launch site, a person and their firm) are not.
+_SHARED = 2
+_PASSING_CHARS = 1500  #: a newer report may name it anywhere in its first paragraphs, or in the retrieved passage
+
+
+def _capitalised(text: str) -> set[str]:
+    """Capitalised words of `text` that can be names: not calendar or function words, and never
+    written in lower case in the same text ("Stay" in "Stay ahead" is not a name; "Orbitex" is)."""
+    lower = set(re.findall(r"\b[a-z][a-z0-9'’\-]*\b", text))
+    found = set()
+    for word in _CAPITALISED.findall(text):
+        key = word.removesuffix("'s").removesuffix("’s")
+        if len(key) >= 3 and key.casefold() not in _NOT_NAMES and key.casefold() not in lower:
+            found.add(key.casefold())
+    return found
+
+
+def subject_names(passage: Passage) -> set[str]:
+    """The names of a report's main subject: in its title and first lines."""
+    article = passage.article
+    return _capitalised(f"{article.title or ''}\n{article.text[:_SUBJECT_CHARS]}")
+
+
+def newer_on_subject(lead: Passage, passages: Sequence[Passage]) -> list[Passage]:
+    """The retrieved reports newer than the lead that name its main subject, newest first (one per article)."""
+    if lead.article.date is None:
+        return []
+    subject = subject_names(lead)
+    found: dict[str, Passage] = {}
+    for passage in passages:
+        article = passage.article
+        if article.date is None or article.date <= lead.article.date or article.id == lead.article.id:
+            continue
+        mentioned = _capitalised(f"{article.title or ''}\n{article.text[:_PASSING_CHARS]}\n{passage.text}")
+        if len(subject & mentioned) >= _SHARED and article.id not in found:
+            found[article.id] = passage
+    return sorted(found.values(), key=lambda p: p.article.date, reverse=True)  # type: ignore[arg-type, return-value]
