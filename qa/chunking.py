@@ -20,7 +20,7 @@ import pysbd
 from .dates import resolve_in_sentence
 from .records import Article, Chunk, Sentence
 
-__all__ = ["Chunker", "split_sentences", "embed_prefix", "embed_text", "chunk_id"]
+__all__ = ["Chunker", "chunk_or_reason", "split_sentences", "embed_prefix", "embed_text", "chunk_id"]
 
 _MAX_PREFIX_CHARS = 160  # a runaway title must not eat the chunk's budget
 #: pysbd's time grows with the square of a paragraph's length (66 s for one paragraph of 108 kB), so
@@ -173,3 +173,12 @@ def chunk_id(article_id: str, start: int, end: int, content_hash: str) -> int:
     """A positive int64 from the article, the span and the embedded text: stable across builds."""
     digest = hashlib.sha1(f"{article_id}\0{start}\0{end}\0{content_hash}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def chunk_or_reason(chunker: Chunker, article: Article) -> list[Chunk] | str:
+    """The article's chunks, or why it cannot be chunked: one article's odd text (a date at the
+    calendar's edge, a pathological paragraph) is skipped with a reason, never the end of a build."""
+    try:
+        return chunker.chunk(article)
+    except Exception as error:  # noqa: BLE001 - this article only; the build goes on
+        return f"could not be chunked ({type(error).__name__}: {str(error)[:100]})"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["QAError", "IndexNotFoundError", "IndexMismatchError", "CorruptIndexError", "BuildError", "NoMatchError"]
+import re
+
+__all__ = ["shown", "QAError", "IndexNotFoundError", "IndexMismatchError", "CorruptIndexError", "BuildError", "NoMatchError"]
 
 
 class QAError(Exception):
@@ -27,3 +29,15 @@ class BuildError(QAError):
 
 class NoMatchError(QAError, ValueError):
     """A filter (`sources=`, `since=`, `until=`) that no article passes."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str, limit: int = 100) -> str:
+    """Input quoted in a message: control and direction characters escaped (a file name must not
+    move a terminal's cursor), and at most about `limit` characters, its start and end kept."""
+    text = _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2 - 1]}…{text[-(limit // 2 - 1) :]}"

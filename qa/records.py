@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .errors import shown
+
 __all__ = [
     "Article",
     "Sentence",
@@ -173,4 +175,4 @@ class IngestWarning:
     reason: str
 
     def __str__(self) -> str:
-        return f"warning: {self.path}: {self.reason}"
+        return f"warning: {shown(self.path)}: {shown(self.reason, 300)}"

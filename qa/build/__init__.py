@@ -77,16 +77,32 @@ def recorded_articles(config: Config) -> Config:
 def add_articles(
     paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None
 ) -> BuildReport:
-    """Add (or update) the articles of `paths`; files outside the articles folder are copied into it first."""
+    """Add (or update) the articles of `paths`, all or nothing.
+
+    Files are read where they are; only those that hold a readable article are then copied into
+    the articles folder, and a build that fails removes the copies again: a failed add leaves the
+    folder as it was, so it can never break a later build.
+    """
     with Writer(Path(config.index), config, log) as writer:
-        folder = writer.articles_folder()
-        scan = writer.scan_files([writer.adopt(Path(p), folder) for p in paths])
+        wanted = [(Path(p), *writer.destination(Path(p))) for p in paths]
+        scan = writer.scan_files([(source, rel) for source, _, rel in wanted])
         if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
             raise BuildError(
-                "none of the given files holds a readable article; the index is unchanged: "
+                "none of the given files holds a readable article; the index and the articles folder are unchanged: "
                 + "; ".join(str(w) for w in scan.warnings)
             )
-        return writer.apply(scan, full=False, progress=progress)
+        copied: list[Path] = []
+        try:
+            for source, destination, rel in wanted:
+                if destination != source and scan.files.get(rel, (0, 0, "", []))[3] and not destination.exists():
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, destination)  # the same size and modification time as was read
+                    copied.append(destination)
+            return writer.apply(scan, full=False, progress=progress)
+        except BaseException:
+            for path in copied:
+                path.unlink(missing_ok=True)
+            raise
 
 
 def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
@@ -132,6 +148,7 @@ def index_status(config: Config) -> IndexStatus:
     meta = index.manifest
     writer = Writer.__new__(Writer)
     writer.connection, writer.config, writer.log, writer.meta = index.connection, config, lambda _: None, meta
+    writer.folder = Path(config.index).resolve()
     writer.stages = LocalStages()
     folder = Path(meta.get("articles_folder") or config.articles)
     try:

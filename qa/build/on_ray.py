@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..chunking import chunk_or_reason
 from ..config import Config
 from ..embedding.base import Spans
 from ..errors import BuildError
@@ -62,7 +63,7 @@ class _Chunker:
         self.chunker = chunker_for(config)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        return {"i": batch["i"], "blob": [pickle.dumps(self.chunker.chunk(pickle.loads(b))) for b in batch["blob"]]}
+        return {"i": batch["i"], "blob": [pickle.dumps(chunk_or_reason(self.chunker, pickle.loads(b))) for b in batch["blob"]]}
 
 
 class _Embedder:
@@ -148,7 +149,7 @@ class RayStages(Stages):
             parsed = self._run(window, _parse_batch, fn_kwargs={"seconds": config.parse_seconds}, batch_size=16, num_cpus=1)
             yield from zip(window, parsed)
 
-    def chunk(self, articles: Sequence[Article], config: Config) -> list[Chunk]:
+    def chunk(self, articles: Sequence[Article], config: Config) -> list[list[Chunk] | str]:
         per_article = self._run(
             articles,
             _Chunker,
@@ -157,7 +158,7 @@ class RayStages(Stages):
             batch_size=32,
             num_cpus=1,
         )
-        return [c for chunks in per_article for c in chunks]
+        return per_article
 
     def embed(
         self, texts: Sequence[str], spans: Sequence[Spans], config: Config, log: Log

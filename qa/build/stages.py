@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..chunking import Chunker
+from ..chunking import Chunker, chunk_or_reason
 from ..config import Config
 from ..embedding import shared_encoder
 from ..embedding.base import Spans
@@ -42,7 +42,8 @@ class Stages:
     def parse(self, jobs: Iterable[ParseJob], config: Config) -> Iterator[tuple[ParseJob, Parsed]]:
         raise NotImplementedError
 
-    def chunk(self, articles: Sequence[Article], config: Config) -> list[Chunk]:
+    def chunk(self, articles: Sequence[Article], config: Config) -> list[list[Chunk] | str]:
+        """One entry per article: its chunks, or why it could not be chunked (`chunk_or_reason`)."""
         raise NotImplementedError
 
     def embed(
@@ -63,9 +64,9 @@ class LocalStages(Stages):
     def parse(self, jobs: Iterable[ParseJob], config: Config) -> Iterator[tuple[ParseJob, Parsed]]:
         return parse_jobs(jobs, seconds=config.parse_seconds)
 
-    def chunk(self, articles: Sequence[Article], config: Config) -> list[Chunk]:
+    def chunk(self, articles: Sequence[Article], config: Config) -> list[list[Chunk] | str]:
         chunker = chunker_for(config)
-        return [c for article in articles for c in chunker.chunk(article)]
+        return [chunk_or_reason(chunker, article) for article in articles]
 
     def embed(
         self, texts: Sequence[str], spans: Sequence[Spans], config: Config, log: Log

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +27,7 @@ import numpy as np
 from ..chunking import embed_prefix, embed_text
 from ..config import Config
 from ..embedding import Encoder, shared_encoder
-from ..errors import BuildError
+from ..errors import BuildError, shown
 from ..ingest import INGEST_VERSION, SUPPORTED, IngestError, article_files
 from ..ingest.files import file_id
 from ..ingest.pool import ParseJob
@@ -115,6 +114,10 @@ def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path
 # --- the writer ----------------------------------------------------------------------------------
 
 
+#: Where an index built from a single file keeps the files `qa add` adds to it.
+ADDED = "added"
+
+
 class Writer:
     """The one process allowed to change an index folder, for the length of a `with` block."""
 
@@ -145,29 +148,40 @@ class Writer:
     def articles_folder(self) -> Path:
         return Path(self.meta.get("articles_folder") or self.config.articles)
 
-    def adopt(self, path: Path, folder: Path) -> tuple[Path, str]:
-        """The file in the articles folder and its id, copying it in when it lives elsewhere (never over another file)."""
+    def destination(self, path: Path) -> tuple[Path, str]:
+        """Where `qa add` keeps a file (itself when it is already in the articles folder) and its id.
+
+        An index built from a single file (a JSONL dump) keeps the files added to it in its own
+        `added/` folder, which every build of it reads too. Checks only: nothing is copied here.
+        """
         if not path.is_file():
-            raise BuildError(f"{path} is not a file")
+            raise BuildError(f"{shown(str(path))} is not a file")
         if path.suffix.lower() not in SUPPORTED:
             raise BuildError(
-                f"{path.name}: unsupported file type {path.suffix or '(none)'}; articles are {', '.join(sorted(SUPPORTED))}"
+                f"{shown(path.name)}: unsupported file type {shown(path.suffix) or '(none)'}; "
+                f"articles are {', '.join(sorted(SUPPORTED))}"
             )
+        source = self.articles_folder()
+        folder, prefix = (self.folder / ADDED, f"{ADDED}/") if source.is_file() else (source, "")
         try:
-            return path, file_id(path.resolve().relative_to(folder.resolve()).as_posix())
+            return path, prefix + file_id(path.resolve().relative_to(folder.resolve()).as_posix())
         except ValueError:
             pass
-        folder.mkdir(parents=True, exist_ok=True)
         destination = folder / path.name
         if destination.exists() and destination.read_bytes() != path.read_bytes():
-            raise BuildError(f"{destination} already exists with other content; rename {path.name} and add it again")
-        shutil.copyfile(path, destination)
-        return destination, file_id(destination.relative_to(folder).as_posix())
+            raise BuildError(
+                f"{shown(str(destination))} already exists with other content; rename {shown(path.name)} and add it again"
+            )
+        return destination, prefix + file_id(path.name)
 
     # --- scanning ---------------------------------------------------------------------------------
 
     def scan_folder(self, folder: Path, *, full: bool, progress: bool = False) -> Scan:
         files, warnings = article_files(folder)
+        if folder.is_file() and (self.folder / ADDED).is_dir():  # a single-file source and what `qa add` added to it
+            added, more = article_files(self.folder / ADDED)
+            files += [(path, f"{ADDED}/{rel}") for path, rel in added]
+            warnings += [IngestWarning(f"{ADDED}/{w.path}", w.reason) for w in more]
         for warning in warnings:
             self.log(str(warning))
         reread = bool(self.meta) and self.meta.get("ingest_version") != INGEST_VERSION  # read by an older ingest
@@ -195,10 +209,17 @@ class Writer:
             scan.warnings.append(IngestWarning(rel, text))
             self.log(str(scan.warnings[-1]))
 
+        # Which file holds each article id: two files may not (a dump `d.json` holding a record with id
+        # `k.txt` is `d.json#k.txt`, as is a file of that name); the later one is skipped, named.
+        owner: dict[str, str] = (
+            {} if every_file else {article_id: rel for rel, before in known_files.items() for article_id in json.loads(before[3])}
+        )
+
         def keep(rel: str, size: int, mtime: int, digest: str, before: tuple) -> None:
             ids, notes = json.loads(before[3]), json.loads(before[4])
             scan.files[rel] = (size, mtime, digest, ids, notes)
             present.update(ids)
+            owner.update(dict.fromkeys(ids, rel))
             for note in notes:
                 warn(rel, note)
 
@@ -234,6 +255,13 @@ class Writer:
                 warn(job.rel, f"{parsed}, skipped")
                 continue
             articles, notes = parsed
+            for article in articles:
+                if owner.setdefault(article.id, job.rel) != job.rel:
+                    notes = [
+                        *notes,
+                        f"{shown(article.id)} is already the id of an article of {shown(owner[article.id])}, skipped",
+                    ]
+            articles = [a for a in articles if owner[a.id] == job.rel]
             for note in notes:
                 warn(job.rel, note)
             scan.files[job.rel] = (size, mtime, digest, [a.id for a in articles], notes)
@@ -289,7 +317,9 @@ class Writer:
                 int(self.meta["generation"]),
                 str(self.meta["factory"]),
             )
-        chunks = self.stages.chunk(scan.upserts, self.config)
+        chunks = self._chunk(scan)
+        if total_before - len(scan.removed) - len(scan.changed) + len(scan.upserts) <= 0:
+            raise BuildError(f"no readable articles in {self.config.articles}; the previous index (if any) is unchanged")
         by_id = {a.id: a for a in scan.upserts}
         vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
         members, linked = self._link(scan, chunks, vectors, relink_all)
@@ -357,6 +387,25 @@ class Writer:
             generation,
             factory,
         )
+
+    def _chunk(self, scan: Scan) -> list[Chunk]:
+        """The new articles' chunks; an article that cannot be chunked is skipped with its reason
+        (remembered with its file), and its stored version, if any, stays."""
+        chunks: list[Chunk] = []
+        kept: list[Article] = []
+        for article, got in zip(scan.upserts, self.stages.chunk(scan.upserts, self.config)):
+            if isinstance(got, str):
+                rel = next((rel for rel, entry in scan.files.items() if article.id in entry[3]), article.id)
+                scan.warnings.append(IngestWarning(rel, f"{article.id}: {got}, skipped"))
+                self.log(str(scan.warnings[-1]))
+                if rel in scan.files:
+                    scan.files[rel][4].append(f"{article.id}: {got}")
+                scan.changed.discard(article.id)
+                continue
+            kept.append(article)
+            chunks += got
+        scan.upserts[:] = kept
+        return chunks
 
     def _embed(
         self, encoder: Encoder, chunks: list[Chunk], articles: dict[str, Article], *, reuse: bool, progress: bool

@@ -77,7 +77,7 @@ def parse_bytes(raw: bytes, suffix: str, rel: str, *, max_chars: int = 200_000) 
         elif suffix in HTML_SUFFIXES:
             articles = [parse_html(text, rel)]
         else:
-            articles = [parse_markdown(text, rel)]
+            articles = [parse_markdown(text, rel, notes)]
     except IngestError:
         raise
     except RecursionError:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..cleaning import clean_text
 from ..records import Article
-from .fields import FIELD_ALIASES, IngestError, field, make_article, safe_text
+from .fields import FIELD_ALIASES, IngestError, date_note, field, make_article, safe_text
 
 __all__ = ["parse_records"]
 
@@ -42,6 +42,8 @@ def parse_records(text: str, file_id: str, *, jsonl: bool) -> tuple[list[Article
                 notes.append(f"{label} {number} could not be read ({type(error).__name__}), skipped")
             continue
         articles.append(article)
+        if isinstance(record, dict) and (note := date_note(field(record, "date"))) and len(notes) < _MAX_NOTES:
+            notes.append(f"{label} {number}: {note}")
     if skipped > len(notes):
         notes.append(f"{skipped} records skipped in all")
     return articles, notes

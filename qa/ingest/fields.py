@@ -7,10 +7,11 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlparse
 
-from ..dates import parse_date
+from ..dates import SANE_YEARS, parse_date
+from ..errors import shown
 from ..records import Article
 
-__all__ = ["IngestError", "field", "make_article", "safe_text"]
+__all__ = ["date_note", "IngestError", "field", "make_article", "safe_text"]
 
 
 class IngestError(ValueError):
@@ -71,6 +72,15 @@ def make_article(article_id: str, body: str, title: Any, date: Any, source: Any,
         url=url,
         author=_short(author, "author"),
     )
+
+
+def date_note(value: Any) -> str | None:
+    """Why a stated publication date is not used, or `None`: a lost date breaks "the newest report
+    leads", so it is never dropped without a word."""
+    if value is None or value == "" or isinstance(value, (list, dict)) or parse_date(value) is not None:
+        return None
+    lo, hi = SANE_YEARS
+    return f"date {shown(str(value), 40)!r} is not a full calendar date from {lo} to {hi}; read as undated"
 
 
 def _short(value: Any, name: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -56,9 +57,8 @@ def article_files(folder: Path) -> tuple[list[tuple[Path, str]], list[IngestWarn
     root = folder.resolve()
     found: list[tuple[Path, str]] = []
     warnings: list[IngestWarning] = []
-    for directory, subdirs, names in os.walk(folder, followlinks=False):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))  # hidden folders (.git) are not articles
-        for name in sorted(names) + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]:
+    for directory, subdirs, names in _walk(folder, warnings):
+        for name in names + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]:
             if name.startswith("."):
                 continue  # .DS_Store and friends
             path = Path(directory) / name
@@ -71,6 +71,32 @@ def article_files(folder: Path) -> tuple[list[tuple[Path, str]], list[IngestWarn
             else:
                 found.append((path, rel))
     return found, warnings
+
+
+#: Folders nested deeper than this are not read (a scraper's runaway tree, or a hostile one: a
+#: recursive walk of 1,000 levels ends in RecursionError).
+MAX_DEPTH = 32
+
+
+def _walk(folder: Path, warnings: list[IngestWarning]) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk` without recursion, in sorted order, hidden folders left out, at most `MAX_DEPTH` deep."""
+    stack = [(str(folder), 0)]
+    while stack:
+        directory, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as error:
+            warnings.append(IngestWarning(file_id(os.path.relpath(directory, folder)), f"cannot be read ({error.strerror})"))
+            continue
+        subdirs = [e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+        names = [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+        yield directory, subdirs, names
+        real = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+        if real and depth + 1 > MAX_DEPTH:
+            rel = file_id(Path(os.path.relpath(directory, folder)).as_posix())
+            warnings.append(IngestWarning(rel, f"folders nested over {MAX_DEPTH} levels deep are not read, skipped"))
+            continue
+        stack.extend((os.path.join(directory, d), depth + 1) for d in reversed(real))
 
 
 def _skip_reason(path: Path, root: Path) -> str | None:

@@ -11,7 +11,7 @@ import yaml
 from ..cleaning import clean_text, strip_markdown
 from ..dates import is_date_line
 from ..records import Article
-from .fields import IngestError, field, make_article
+from .fields import IngestError, date_note, field, make_article
 
 __all__ = ["parse_markdown"]
 
@@ -39,24 +39,32 @@ class _FrontMatter(frontmatter.YAMLHandler):
         return yaml.load(fm, Loader=_NoAliasLoader)
 
 
-def _front_matter(text: str) -> tuple[dict[str, Any], str]:
+def _front_matter(text: str, notes: list[str]) -> tuple[dict[str, Any], str]:
     handler = _FrontMatter()
     if not handler.detect(text):
         return {}, text
     try:
         post = frontmatter.loads(text, handler=handler)
-    except Exception:  # noqa: BLE001 - malformed or hostile front matter (an alias bomb): its metadata is lost, the text is kept
+    except Exception as error:  # noqa: BLE001 - malformed or hostile front matter (an alias bomb): the text is kept
+        notes.append(f"front matter could not be read ({type(error).__name__}); its title and date are lost")
         try:
             return {}, handler.split(text)[1]
         except ValueError:
             return {}, text
-    meta = post.metadata if isinstance(post.metadata, dict) else {}
-    return {str(k): v for k, v in meta.items()}, post.content
+    if not isinstance(post.metadata, dict):
+        notes.append("front matter is not a mapping of fields; its title and date are lost")
+        return {}, post.content
+    return {str(k): v for k, v in post.metadata.items()}, post.content
 
 
-def parse_markdown(text: str, article_id: str) -> Article:
-    """A `.txt` or `.md` article: front matter first, then what the text itself states."""
-    meta, content = _front_matter(text)
+def parse_markdown(text: str, article_id: str, notes: list[str] | None = None) -> Article:
+    """A `.txt` or `.md` article: front matter first, then what the text itself states.
+
+    What could not be read is noted in `notes` (a malformed front matter, a date out of range)."""
+    notes = [] if notes is None else notes
+    meta, content = _front_matter(text, notes)
+    if note := date_note(field(meta, "date")):
+        notes.append(note)
     lines = content.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     title, date, url, author = field(meta, "title"), field(meta, "date"), field(meta, "url"), field(meta, "author")
     kept: list[str] = []
