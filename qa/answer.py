@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,36 +21,10 @@ from .freshness import newer_on_subject
 from .query import Query, asks_yes_or_no
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
+from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses
 from .storage import AnyIndex
 
-__all__ = ["compose", "grade", "SUPPORTED", "PARTLY", "NOT_FOUND", "REVERSAL", "CONFIRMATION", "reverses", "confirms"]
-
-#: Language that signals a report reverses an earlier one: what was planned is off.
-REVERSAL = re.compile(
-    r"\b(call(?:s|ed|ing)? off|cancel(?:s|ed|led|ling|lation)?|postpon(?:e|es|ed|ing|ement)|delay(?:s|ed)?|"
-    r"den(?:y|ies|ied)|withdr(?:ew|awn|aws|awal)|scrap(?:s|ped)|suspend(?:s|ed)|revers(?:e|es|ed)|"
-    r"halt(?:s|ed)|abandon(?:s|ed)|no longer|ruled out|not in the plans|put on hold|"
-    r"back(?:s|ed)? out|pull(?:s|ed)? out|walk(?:s|ed)? back)\b",
-    re.IGNORECASE,
-)
-#: Language that settles an open question the other way: it is on.
-CONFIRMATION = re.compile(r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed)|resched\w*|went ahead|took place)\b", re.I)
-
-
-_NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)
-
-
-def reverses(sentence: str) -> bool:
-    """Whether a sentence reports a reversal; "has not been called off" does not."""
-    return any(not _NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in REVERSAL.finditer(sentence))
-
-
-def confirms(sentence: str) -> bool:
-    return any(not _NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in CONFIRMATION.finditer(sentence))
-
-
-def _changes_status(sentence: str) -> bool:
-    return reverses(sentence) or confirms(sentence)
+__all__ = ["compose", "grade", "SUPPORTED", "PARTLY", "NOT_FOUND"]
 
 
 def compose(
@@ -72,22 +45,25 @@ def compose(
         )
 
     first = passages[0]
-    newer = newer_on_subject(first, passages)
-    if query.status or asks_yes_or_no(
-        query.text
-    ):  # a newer report on the lead's subject that states a status of its own leads instead
-        stating = [p for p in newer if _status_sentences(query, p, config)]
+    if query.status or asks_yes_or_no(query.text):
+        # A newer report on the lead's subject leads instead when it answers the question: a sentence
+        # of it states a status of what is asked, or it is as close to the question as the lead.
+        stating = [
+            p
+            for p in newer_on_subject(first, passages, query.text, strict=True)
+            if _status_sentences(query, p, config) or p.similarity >= 0.9 * first.similarity
+        ]
         if stating:
             first = stating[0]
             passages = [first] + [p for p in passages if p is not first]
-            newer = newer_on_subject(first, passages)
+    newer = newer_on_subject(first, passages, query.text, strict=False)
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
-    if query.parts:  # a part's best evidence is cited, however the question scores it whole
+    if query.multipart:  # a part's best evidence is cited, however the question scores it whole
         for n in range(len(query.parts)):
             best = max(range(len(passages)), key=lambda i: passages[i].support[n])
-            relevant[best] |= passages[best].support[n] >= config.min_part_score
+            relevant[best] |= passages[best].support[n] >= config.min_part_support
     in_view = {p.article.id for p in newer}
     by_article: dict[str, Passage] = {}
     for passage, keep in zip(passages[1:], relevant[1:]):
@@ -116,7 +92,7 @@ def compose(
         and bool(lead.article.date)
         and lead.article.date == newest_known  # never "latest" while a newer report of the story is listed
         and not newer
-        and any(_changes_status(lead.article.text[s:e]) for s, e in lead_spans)
+        and any(changes_status(lead.article.text[s:e]) for s, e in lead_spans)
     )
     timeline = tuple(
         TimelineEntry(a.date, number.get(a.id), a.label, a.source, superseding and a.id == lead.article.id)
@@ -173,7 +149,7 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
         for start, end in spans:
             sentence = text[start:end]
             for match in pattern.finditer(sentence):
-                if not _NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
+                if not NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
                     when = format_date(lead.article.date) if lead.article.date else "undated"
                     outlet = lead.article.source or lead.article.title or "outlet not stated"
                     return f"{match[0][0].upper()}{match[0][1:]} — {when}, {outlet} [{lead.citation.number}]"
@@ -187,22 +163,20 @@ SUPPORTED, PARTLY, NOT_FOUND = "supported", "partly", "not found"
 def grade(passages: Sequence[Passage], query: Query, config: Config) -> tuple[str, tuple[str, ...]]:
     """How far the passages answer the question, and the parts of it that found no support.
 
-    A question of one part is judged whole: the best cosine similarity plus the best BM25 coverage
-    among the passages must reach `min_score` (`bench/calibrate.py`). A multi-part question is
-    judged part by part (`qa/parts.py`): a part is supported when some passage's support for it
-    (its cosine with the part + the share of the part's own words it holds) reaches
-    `min_part_score`.
+    Each part of the question (`qa/parts.py`; a question of one part is judged whole) is supported
+    when some passage's support for it (`qa/evidence.py`) reaches `min_part_support` (`min_support`
+    for a question of one part).
     """
     if not passages:
-        return NOT_FOUND, ()
-    if not query.parts:
-        whole = max(p.similarity for p in passages) + max(p.keyword for p in passages)
-        return (SUPPORTED if whole >= config.min_score else NOT_FOUND), ()
+        return NOT_FOUND, tuple(part.text for part in query.parts if query.multipart)
+    threshold = config.min_part_support if query.multipart else config.min_support
     best = [max(p.support[n] for p in passages) for n in range(len(query.parts))]
-    unsupported = tuple(part.text for part, b in zip(query.parts, best) if b < config.min_part_score)
+    unsupported = tuple(part.text for part, b in zip(query.parts, best) if b < threshold)
     if not unsupported:
         return SUPPORTED, ()
-    return (NOT_FOUND if len(unsupported) == len(query.parts) else PARTLY), unsupported
+    if len(unsupported) == len(query.parts):
+        return NOT_FOUND, unsupported if query.multipart else ()
+    return PARTLY, unsupported
 
 
 def _status_sentences(query: Query, passage: Passage, config: Config) -> list[int]:
@@ -216,7 +190,7 @@ def _status_sentences(query: Query, passage: Passage, config: Config) -> list[in
     return [
         j
         for j, sentence in enumerate(passage.chunk.sentences)
-        if scores[j] >= best - config.status_sentence_margin and _changes_status(text[sentence.start : sentence.end])
+        if scores[j] >= best - config.status_sentence_margin and changes_status(text[sentence.start : sentence.end])
     ]
 
 

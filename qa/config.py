@@ -38,15 +38,14 @@ class Config:
     #: BM25 is far stronger than MiniLM on news questions (names, numbers, outlets): 0.8 measured
     #: best on bench/dev_questions.jsonl (tuning part), see bench/README.md.
     bm25_weight: float = 0.8
-    #: Abstention threshold on evidence = best cosine similarity + best BM25 coverage among the
-    #: top k passages, chosen on the tuning part of bench/dev_questions.jsonl (195 answerable, 30
-    #: unanswerable questions; bench/calibrate.py). Recalibrated for tantivy's BM25 (issue 8): at
-    #: 1.0, 0.962 of answerable questions answered and 0.90 of unanswerable ones declined (0.99 ties
-    #: on that part); on the held-aside part 0.985 and 0.80; on the seeds 1.0 and 1.0.
-    min_score: float = 1.0
-    #: The same threshold for each part of a multi-part question (`qa/parts.py`): the part's cosine
-    #: with a passage plus the share of the part's own words it holds (bench/calibrate.py).
-    min_part_score: float = 0.9
+    #: Abstention: a question of one part is answered when a passage's support for it (cosine +
+    #: BM25 share + idf-weighted presence of its own words, `qa/evidence.py`) reaches this; below,
+    #: "not found". Chosen on the development questions (bench/calibrate.py, bench/README.md).
+    min_support: float = 1.7
+    #: The same for each part of a multi-part question (`qa/parts.py`): a clause is shorter than a
+    #: question and its passages are chosen for it, so its support runs higher; a part below this
+    #: is named as unsupported ("partly"), and a question none of whose parts reach it is "not found".
+    min_part_support: float = 1.85
     #: Chunks are packed up to this many tokens, the title|source|date prefix included,
     #: and never beyond the model's own maximum sequence length.
     chunk_tokens: int = 256

@@ -123,8 +123,8 @@ class Engine:
         text, notes = prepare_question(question, self.config)
         known = index.sources()
         pieces = split_parts(text, known)
-        pieces = pieces if len(pieces) > 1 else ()
-        vectors = self.encoder.encode([text, *pieces])  # one batch: the question and its parts
+        # One batch: the question and, when it has several, its parts.
+        vectors = self.encoder.encode([text, *pieces] if len(pieces) > 1 else [text])
         vector = vectors[0]
         margin = status_margin(vector, *self._status_examples())
         # A wh-question ("why was he fired?") asks for a fact unless its meaning leans hard towards the
@@ -134,7 +134,7 @@ class Engine:
         )
         parts = tuple(
             Part(piece, part_vector, keyword_terms(piece), tuple(dict.fromkeys(content_terms(piece, known))))
-            for piece, part_vector in zip(pieces, vectors[1:])
+            for piece, part_vector in zip(pieces, vectors[1:] if len(pieces) > 1 else vectors)
         )
         query = Query(text, vector, parse_constraints(text, known), status, keyword_terms(text), parts)
         return query, notes

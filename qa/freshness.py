@@ -22,8 +22,8 @@ __all__ = ["subject_names", "newer_on_subject"]
 
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9'’\-]*[A-Za-z0-9]\b")
 _SUBJECT_CHARS = 600  #: a report's subject is named in its title and first lines
-#: Names shared with the lead's subject: one (a city, a country) is often chance ("Geneva" in a report
-#: on another summit there); two (the company and its launch site, a person and their firm) are not.
+#: Names shared with the lead's subject: one the question holds (a city, a country) is often chance
+#: ("Geneva" in a report on another summit there); two (the company and its site) are not.
 _SHARED = 2
 _PASSING_CHARS = 1500  #: a newer report may name it anywhere in its first paragraphs, or in the retrieved passage
 
@@ -46,17 +46,26 @@ def subject_names(passage: Passage) -> set[str]:
     return _capitalised(f"{article.title or ''}\n{article.text[:_SUBJECT_CHARS]}")
 
 
-def newer_on_subject(lead: Passage, passages: Sequence[Passage]) -> list[Passage]:
-    """The retrieved reports newer than the lead that name its main subject, newest first (one per article)."""
+def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, *, strict: bool) -> list[Passage]:
+    """The retrieved reports newer than the lead that name its main subject, newest first (one per article).
+
+    One shared name is enough to say that a newer report may change the answer. To lead in its
+    place (`strict`), a report needs more: a name the question itself holds ties a report to the
+    question, not to the lead, since another event matched by the question's words ("the
+    Ferrisham tram" for "the Ferrisham line") shares it too. So one shared name suffices only when
+    the question does not hold it (the company behind the event); else it takes two.
+    """
     if lead.article.date is None:
         return []
     subject = subject_names(lead)
+    asked = {word.casefold() for word in _CAPITALISED.findall(question)}
     found: dict[str, Passage] = {}
     for passage in passages:
         article = passage.article
         if article.date is None or article.date <= lead.article.date or article.id == lead.article.id:
             continue
         mentioned = _capitalised(f"{article.title or ''}\n{article.text[:_PASSING_CHARS]}\n{passage.text}")
-        if len(subject & mentioned) >= _SHARED and article.id not in found:
+        shared = subject & mentioned
+        if shared and (not strict or len(shared) >= _SHARED or shared - asked) and article.id not in found:
             found[article.id] = passage
     return sorted(found.values(), key=lambda p: p.article.date, reverse=True)  # type: ignore[arg-type, return-value]

@@ -43,7 +43,9 @@ _FRAME = frozenset(
         claim claimed highlight highlighted which who what whose whom when where why how company person individual
         entity organization organisation firm also both either one two three later earlier first second
         piece write wrote written writes post posted title focus focuses focused consistent do does did done is are
-        was were be been has have had will would can could should may might shall must"""
+        was were be been has have had will would can could should may might shall must
+        happen happened happening take took place go goes going went ahead still latest now currently yet status
+        update updates anymore"""
     )
 )
 _MIN_TERMS = 2  #: a part needs at least this many words of its own

@@ -245,9 +245,13 @@ class Query:
     constraints: Constraints
     status: bool  #: asks how things stand now: the newest report of the story leads
     terms: tuple[str, ...] = ()  #: what the keyword index is asked for: analysed as chunks are
-    #: The question's clauses when it has several ("… while The Verge reports …"); empty for a
-    #: question of one part, which is judged whole.
+    #: The question's clauses ("… while The Verge reports …"), each searched and judged on its own;
+    #: a question of one part has one: itself.
     parts: tuple[Part, ...] = ()
+
+    @property
+    def multipart(self) -> bool:
+        return len(self.parts) > 1
 
 
 def keyword_terms(text: str) -> tuple[str, ...]:

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config, Mode
+from .evidence import support
 from .query import Query
-from .records import Citation, Passage
+from .records import Article, Chunk, Citation, Passage
 from .storage import AnyIndex, CandidateRows, Filter
 from .storage.keyword import analyze
 
@@ -60,9 +61,6 @@ class _Scores:
     similarity: np.ndarray  #: cosine of question and chunk
     coverage: np.ndarray  #: BM25 score over what the question's words could reach
     order: np.ndarray  #: rows, best first
-    #: How well each row supports each part of the question (parts × rows): see `_parts_in_view`.
-    #: For a question of one part, one row: its similarity + coverage.
-    support: np.ndarray | None = None
 
 
 def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
@@ -90,7 +88,7 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
         ids, scores = idx.keyword(query.terms, pool, own)
         found.update({int(i): float(s) for i, s in zip(ids, scores)})
         pools += [ids, _dense(idx, query.vector, own, pool, config.listed_filter_max)]
-    for part in query.parts:  # each clause's own best passages, however the question scores them whole
+    for part in query.parts if query.multipart else ():  # each clause's own best passages, however the whole scores them
         pools += [idx.keyword(part.terms, pool, where)[0], _dense(idx, part.vector, where, pool, config.listed_filter_max)]
     rows = idx.candidates(np.concatenate(pools))
     if where:
@@ -105,7 +103,7 @@ def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config
         scores = _story_first(idx, query, scores, bm25, where, best_keyword, reachable, mode, config)
     if outlets:
         scores = dataclasses.replace(scores, order=_take_turns(scores, outlets))
-    if query.parts:
+    if query.multipart:
         scores = _parts_in_view(idx, query, scores, mode, config)
     return scores
 
@@ -210,36 +208,28 @@ def _story_first(
 
 
 def _parts_in_view(idx: AnyIndex, query: Query, scores: _Scores, mode: Mode, config: Config) -> _Scores:
-    """A multi-part question: each part's best passage comes right after the lead, so every part's
-    evidence is in the top k; and each row's support for each part, for the answer to be judged by.
-
-    A part is ranked as a question of its own over the candidates (its own pools are among them).
-    Its support is its cosine with the chunk plus the share of the part's own words (outlets and
-    question words left out) that the chunk's BM25 reaches: the question-level signal, per part.
-    """
+    """A multi-part question: each part's best passage comes right after the lead, so that every
+    part's evidence is in the top k. A part is ranked as a question of its own over the
+    candidates (its own pools are among them)."""
     rows = scores.rows
-    support = np.zeros((len(query.parts), len(rows.ids)), dtype=np.float32)
     bests: list[int] = []
-    for n, part in enumerate(query.parts):
+    for part in query.parts:
         similarity = rows.vectors @ part.vector
         bm25 = idx.keyword_scores(part.terms, rows.ids)
         dense = similarity / max(float(similarity.max()), 1e-6)
         keyword = bm25 / max(float(bm25.max()), 1e-6)
-        fused = (
-            dense
-            if mode == "dense"
-            else keyword + 1e-3 * dense
-            if mode == "bm25"
-            else (config.bm25_weight * keyword + (1 - config.bm25_weight) * dense)
-        )
+        if mode == "dense":
+            fused = dense
+        elif mode == "bm25":
+            fused = keyword + 1e-3 * dense
+        else:
+            fused = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
         bests.append(int(np.argmax(fused)))
-        content = idx.keyword_scores(part.content, rows.ids) if part.content else np.zeros_like(bm25)
-        support[n] = similarity + content / max(idx.reachable(part.content), 1e-6)
     lead = int(scores.order[0])
     first = [lead] + [j for j in dict.fromkeys(bests) if j != lead]
     taken = set(first)
     order = np.array(first + [int(j) for j in scores.order if int(j) not in taken], dtype=np.int64)
-    return dataclasses.replace(scores, order=order, support=support)
+    return dataclasses.replace(scores, order=order)
 
 
 def _take_turns(scores: _Scores, outlets: tuple[str, ...]) -> np.ndarray:
@@ -282,18 +272,15 @@ def _spread(scores: _Scores, k: int, config: Config) -> list[int]:
 def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, config: Config) -> list[Passage]:
     """Passages with citations: each cites its sentence that best answers the question (no model runs)."""
     loaded = idx.chunks([int(scores.rows.ids[j]) for j in chosen])
+    chosen = [j for j in chosen if int(scores.rows.ids[j]) in loaded]  # not deleted by a build committed a moment ago
+    texts = [f"{loaded[int(scores.rows.ids[j])][1].title or ''}\n{_text(loaded[int(scores.rows.ids[j])])}" for j in chosen]
+    supported = support(idx, query.parts, scores.rows.ids[chosen], scores.rows.vectors[chosen], texts)
     passages = []
     for rank, j in enumerate(chosen, 1):
-        if int(scores.rows.ids[j]) not in loaded:
-            continue  # deleted by a build committed a moment ago
         chunk, article, vectors = loaded[int(scores.rows.ids[j])]
-        support = (
-            tuple(float(x) for x in scores.support[:, j])
-            if scores.support is not None
-            else (float(scores.similarity[j] + scores.coverage[j]),)
-        )
+        evidence = tuple(float(x) for x in supported[:, rank - 1])
         # The sentence to cite answers what this passage is here for: the question, or the part it supports best.
-        serves = query.parts[int(np.argmax(support))] if query.parts else query
+        serves = query.parts[int(np.argmax(evidence))] if query.multipart else query
         sentences = [article.text[s.start : s.end] for s in chunk.sentences]
         wanted = set(serves.terms)
         overlap = [len(wanted & set(analyze(s))) / max(len(wanted), 1) for s in sentences]
@@ -322,10 +309,15 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
                 chunk,
                 citation,
                 sentence_scores,
-                support,
+                evidence,
             )
         )
     return renumber(passages)
+
+
+def _text(loaded: tuple[Chunk, Article, np.ndarray]) -> str:
+    chunk, article, _ = loaded
+    return article.text[chunk.start : chunk.end]
 
 
 def renumber(passages: list[Passage]) -> list[Passage]:

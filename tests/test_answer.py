@@ -7,8 +7,8 @@ import pytest
 from conftest import NEWER, OLDER, write
 
 from qa import Config, answer, build_index
-from qa.answer import confirms, reverses
 from qa.render import body
+from qa.status import confirms, reverses
 
 
 def test_summit_answer_leads_with_the_newest_report(seeds: Config) -> None:

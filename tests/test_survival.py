@@ -54,11 +54,12 @@ def test_an_id_that_two_files_claim_is_indexed_once_and_the_later_one_named(tmp_
     assert build_index(config).generation == report.generation  # and the next build has nothing to do
 
 
-def test_a_thousand_nested_folders_are_skipped_with_a_reason(tmp_path: Path) -> None:
-    folder = _folder(tmp_path)
+def _nest(folder: Path, levels: int) -> None:
+    """`levels` folders one inside the other, a file at the bottom: made one level at a time, since
+    the standard library's makedirs (and rmtree, see `_unnest`) recurse."""
     deep = os.open(folder, os.O_RDONLY)
     try:
-        for _ in range(1000):  # made one level at a time: the standard library's makedirs recurses too
+        for _ in range(levels):
             os.mkdir("x", dir_fd=deep)
             below = os.open("x", os.O_RDONLY, dir_fd=deep)
             os.close(deep)
@@ -67,7 +68,24 @@ def test_a_thousand_nested_folders_are_skipped_with_a_reason(tmp_path: Path) -> 
             handle.write(HARBOUR)
     finally:
         os.close(deep)
-    report = build_index(Config(articles=folder, index=tmp_path / "index"))
+
+
+def _unnest(folder: Path, levels: int) -> None:
+    """Remove what `_nest` made, deepest first (pytest's own clean-up would hit the recursion limit)."""
+    for depth in range(levels, 0, -1):
+        path = os.path.join(folder, *["x"] * depth)
+        for name in os.listdir(path):
+            os.unlink(os.path.join(path, name))
+        os.rmdir(path)
+
+
+def test_a_thousand_nested_folders_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    _nest(folder, 1000)
+    try:
+        report = build_index(Config(articles=folder, index=tmp_path / "index"))
+    finally:
+        _unnest(folder, 1000)
     assert report.articles == 2 and "nested over 32 levels" in _warnings(report)
     assert all(len(str(w)) < 500 for w in report.warnings)  # a 2,000-character path is shown shortened
 

@@ -184,6 +184,12 @@ class ShardedIndex:
                     boosts[shard][term] = total / _idf(documents, holding)
         return boosts
 
+    def term_statistics(self, terms: Sequence[str]) -> tuple[int, int, list[int]]:
+        """`Index.term_statistics` of the whole set: documents, real chunks and chunks holding each term."""
+        per_shard = self._each("term_statistics", list(terms))
+        holding = [sum(shard[2][n] for shard in per_shard) for n in range(len(terms))]
+        return sum(shard[0] for shard in per_shard), sum(shard[1] for shard in per_shard), holding
+
     def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
         boosts = self._boosts(terms)
         if self.remote:

@@ -1,0 +1,52 @@
+"""Evidence: how well a passage supports each part of a question, without an LLM.
+
+The answer is graded part by part (`answer.grade`): a part is supported when one passage's
+support for it reaches `Config.min_support`. Support adds three signals, each measured against
+the part alone (a multi-part question's parts are judged apart, so a long question is not
+penalised for asking several things):
+
+- meaning: the cosine of the part and the passage;
+- weight: the share of the BM25 score that the part's own words (less outlets and question
+  words, `parts.content_terms`) could reach anywhere, that this passage reaches;
+- presence: the share of the part's own words, weighted by rarity (idf), that the passage or its
+  title holds. A word found nowhere in the index counts against the part at full weight: asking
+  about something no article mentions ("the moon hotel") is the mark of an unanswerable claim,
+  which the BM25 share alone cannot see (an absent word reaches nothing, and so costs nothing).
+
+`bench/calibrate.py` measures the threshold on the development questions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .query import Part
+from .storage import AnyIndex
+from .storage.keyword import analyze
+
+__all__ = ["support"]
+
+
+def support(idx: AnyIndex, parts: Sequence[Part], ids: np.ndarray, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    """Support of each passage (rows: `ids`, their unit `vectors`, their text with the title) for
+    each part: an array of parts × passages."""
+    out = np.zeros((len(parts), len(ids)), dtype=np.float32)
+    if not len(ids):
+        return out
+    held = [set(analyze(text)) for text in texts]
+    for n, part in enumerate(parts):
+        meaning = vectors @ part.vector
+        content = list(part.content)
+        if not content:
+            out[n] = meaning
+            continue
+        weight = idx.keyword_scores(content, ids) / max(idx.reachable(content), 1e-6)
+        _, chunks, holding = idx.term_statistics(content)
+        rarity = [math.log(1 + (chunks - h + 0.5) / (h + 0.5)) for h in holding]
+        total = max(sum(rarity), 1e-6)
+        presence = np.array([sum(r for term, r in zip(content, rarity) if term in terms) / total for terms in held])
+        out[n] = meaning + weight + presence
+    return out

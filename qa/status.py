@@ -1,0 +1,53 @@
+"""Status language: the words with which a report says that what was planned is off, or on.
+
+The answer's verdict is one of these words as the lead report uses it ("Called off — 23 Feb
+2022"), never a word of ours; and a status question is answered by the sentence that says it.
+A reversal ("postponed", "will not start until May") is newer news than a confirmation ("agreed
+in principle"), so it is looked for first. Negated uses ("has not been called off") do not count.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["REVERSAL", "CONFIRMATION", "NEGATED", "reverses", "confirms", "changes_status"]
+
+#: Language that signals a report reverses an earlier one: what was planned is off, late or over.
+REVERSAL = re.compile(
+    r"\b(call(?:s|ed|ing)? off|cancel(?:s|ed|led|ling|lation)?|postpon(?:e|es|ed|ing|ement)|delay(?:s|ed)?|"
+    r"den(?:y|ies|ied)|withdr(?:ew|awn|aws|awal)|scrap(?:s|ped)|suspend(?:s|ed)|revers(?:e|es|ed)|"
+    r"halt(?:s|ed)|abandon(?:s|ed)|no longer|ruled out|not in the plans|put on hold|on hold|"
+    r"back(?:s|ed)? out|pull(?:s|ed)? out|walk(?:s|ed)? back|pushed back|put back|behind schedule|"
+    r"(?:will|would|does|did|do) not (?:go ahead|take place|open|start|begin|happen|proceed|return|run|fly|reopen)|"
+    r"(?:won't|wouldn't|didn't|doesn't) (?:go ahead|take place|open|start|begin|happen|proceed|return|run|fly|reopen)|"
+    r"not (?:start|open|reopen|return|resume) until|drop(?:s|ped)|reject(?:s|ed)|refus(?:e|es|ed)|block(?:s|ed)|"
+    r"shelv(?:e|es|ed)|ax(?:e|es|ed)|collaps(?:e|es|ed)|terminat(?:e|es|ed)|overturn(?:s|ed)|struck down|"
+    r"clos(?:e|es|ed|ing) early|step(?:s|ped)? down|resign(?:s|ed|ation)?|quit(?:s)?|oust(?:s|ed)?|sack(?:s|ed)|"
+    r"fired|part(?:s|ed)? company|moved to|switch(?:es|ed)? to|relocat(?:e|es|ed)|streaming only|"
+    r"vot(?:e|es|ed) (?:down|against)|turn(?:s|ed)? down)\b",
+    re.IGNORECASE,
+)
+#: Language that settles an open question the other way: it is on, done or decided.
+CONFIRMATION = re.compile(
+    r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed|al)|resched\w*|went ahead|took place|cleared|acquitted|"
+    r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban)\b",
+    re.IGNORECASE,
+)
+NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)
+
+
+def _said(pattern: re.Pattern[str], sentence: str) -> bool:
+    return any(not NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in pattern.finditer(sentence))
+
+
+def reverses(sentence: str) -> bool:
+    """Whether a sentence reports a reversal; "has not been called off" does not."""
+    return _said(REVERSAL, sentence)
+
+
+def confirms(sentence: str) -> bool:
+    return _said(CONFIRMATION, sentence)
+
+
+def changes_status(sentence: str) -> bool:
+    return reverses(sentence) or confirms(sentence)
