@@ -32,6 +32,7 @@ _CONNECTORS = re.compile(
     r"highlighted|discussed|noted|claimed|argued|detailed|posted|was|were|had|did|has)\b)|,\s+",
     re.IGNORECASE,
 )
+_LEADING = re.compile(r"^\s*(?:and|or|but|also|then)\s+", re.IGNORECASE)  # "…, and did X…" → "did X…"
 _AND = re.compile(r",?\s+and\s+(?:also\s+)?", re.IGNORECASE)
 
 #: Words of the question's frame, not of what it asks: they say nothing a passage must hold.
@@ -68,7 +69,7 @@ def split_parts(question: str, outlets: Iterable[str] = ()) -> tuple[str, ...]:
     def weight(piece: str) -> int:
         return len(set(content_terms(piece, outlets)))
 
-    pieces = [p for p in _CONNECTORS.split(text) if p and p.strip()]
+    pieces = [_LEADING.sub("", p) for p in _CONNECTORS.split(text) if p and p.strip()]
     pieces = [q for p in pieces for q in _split_and(p, weight)]
     parts: list[str] = []
     pending = ""  # pieces too light to stand alone, carried into the next part

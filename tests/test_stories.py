@@ -150,3 +150,59 @@ def test_a_date_bound_to_a_report_filters_and_falls_back(stories: Config) -> Non
 def _story_of(config: Config) -> dict[str, str]:
     """Each article's story id."""
     return {a: story for story, members in load_index(config.index, config).stories().items() for a in members}
+
+
+# --- unlinked later reports (issue 19): the safety net of qa/freshness.py --------------------------
+
+AURORA = """---
+title: Orbitex to launch Aurora-2 weather satellite on March 15
+date: 2023-03-01
+source: Launch Daily
+---
+Orbitex will launch its Aurora-2 rocket from Wallops Island on March 15, carrying a weather satellite for the
+forecasting agency, chief executive Mara Lind said on Wednesday. The company confirmed the launch date after a final
+review of the rocket's engines.
+"""
+POSTPONED = """---
+title: Mission postponed indefinitely
+date: 2023-03-12
+source: Space Industry Wire
+---
+Orbitex has postponed the mission indefinitely after an engine anomaly during a routine check, the company said on
+Sunday. No new date will be set until engineers understand the cause.
+"""
+OTHER_LAUNCH = """---
+title: Veltra Space launches Corvid-1 from New Zealand
+date: 2023-03-20
+source: Orbital Times
+---
+Veltra Space launched its Corvid-1 rocket on Monday from the Mahia Peninsula, placing three small imaging satellites
+in orbit. The launch went ahead on schedule, the company said.
+"""
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    folder = tmp_path_factory.mktemp("launch")
+    for name, text in (("a-aurora.md", AURORA), ("b-postponed.md", POSTPONED), ("c-veltra.md", OTHER_LAUNCH)):
+        (folder / name).write_text(text, encoding="utf-8")
+    config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
+    build_index(config)
+    return config
+
+
+def test_a_later_report_that_names_only_the_organisation_leads_or_is_named_first(launch: Config) -> None:
+    result = answer("Will the Aurora-2 launch on March 15?", config=launch)
+    assert result.answered and result.verdict
+    # The later report ("the mission is postponed", no rocket, no date) leads, or the verdict opens by
+    # saying that it may change the answer: never "Confirmed" from the 1 March report alone.
+    lead = result.passages[0].article.id
+    assert lead == "b-postponed.md" or result.verdict.startswith("A newer report may change this: 12 Mar 2023")
+    assert not result.verdict.startswith("Confirmed")
+
+
+def test_a_later_report_of_another_event_does_not_lead_or_caution(launch: Config) -> None:
+    result = answer("Did Veltra Space launch the Corvid-1 rocket?", config=launch)
+    assert result.passages[0].article.id == "c-veltra.md" and "Orbitex" not in (result.verdict or "")
+    older = answer("Will the Aurora-2 launch on March 15?", config=launch)
+    assert all(p.article.id != "c-veltra.md" for p in older.passages[:1])
