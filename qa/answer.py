@@ -18,10 +18,10 @@ import numpy as np
 from .config import Config
 from .dates import format_date
 from .freshness import newer_on_subject
-from .query import Query, asks_yes_or_no
+from .query import Query
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
-from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses
+from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
 from .storage import AnyIndex
 
 __all__ = ["compose", "grade", "SUPPORTED", "PARTLY", "NOT_FOUND"]
@@ -45,17 +45,6 @@ def compose(
         )
 
     first = passages[0]
-    if query.status or asks_yes_or_no(query.text):
-        # A newer report on the lead's subject leads instead when it answers the question: a sentence
-        # of it states a status of what is asked, or it is as close to the question as the lead.
-        stating = [
-            p
-            for p in newer_on_subject(first, passages, query.text, strict=True)
-            if _status_sentences(query, p, config) or p.similarity >= 0.9 * first.similarity
-        ]
-        if stating:
-            first = stating[0]
-            passages = [first] + [p for p in passages if p is not first]
     newer = newer_on_subject(first, passages, query.text, strict=False)
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
@@ -179,21 +168,6 @@ def grade(passages: Sequence[Passage], query: Query, config: Config) -> tuple[st
     return PARTLY, unsupported
 
 
-def _status_sentences(query: Query, passage: Passage, config: Config) -> list[int]:
-    """The passage's sentences that state a change of status of what is asked: a reversal or a
-    confirmation that answers the question nearly as well as the passage's best sentence
-    (within `status_sentence_margin`), so that "denied early release" does not answer "was he
-    convicted?" and a sentence about unionisation does not answer "did the deal close?"."""
-    text = passage.article.text
-    scores = list(passage.sentence_scores) or [0.0] * len(passage.chunk.sentences)
-    best = max(scores, default=0.0)
-    return [
-        j
-        for j, sentence in enumerate(passage.chunk.sentences)
-        if scores[j] >= best - config.status_sentence_margin and changes_status(text[sentence.start : sentence.end])
-    ]
-
-
 def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Passage, list[tuple[int, int]]]:
     """The lead passage, citing the sentence that answers the question, and the sentences to quote.
 
@@ -206,7 +180,7 @@ def _lead_sentence(query: Query, passage: Passage, config: Config) -> tuple[Pass
     spans = [(s.start, s.end) for s in passage.chunk.sentences]
     scores = list(passage.sentence_scores) or [0.0] * len(spans)
     best = max(scores)
-    changes = _status_sentences(query, passage, config)
+    changes = status_sentences(passage, config.status_sentence_margin)
     reversals = [j for j in changes if reverses(text[spans[j][0] : spans[j][1]])]
     if query.status and changes:
         chosen = sorted(sorted(reversals or changes, key=lambda j: -scores[j])[:2])

@@ -27,8 +27,10 @@ import numpy as np
 
 from .config import Config, Mode
 from .evidence import support
-from .query import Query
+from .freshness import newer_on_subject
+from .query import Query, asks_yes_or_no
 from .records import Article, Chunk, Citation, Passage
+from .status import status_sentences
 from .storage import AnyIndex, CandidateRows, Filter
 from .storage.keyword import analyze
 
@@ -42,7 +44,8 @@ def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, co
         if scores is None:
             return []
         chosen = _spread(scores, k, config)
-        return _passages(idx, scores, chosen, query, config)
+        passages = _passages(idx, scores, chosen, query, config)
+        return _newer_leads(passages, query, config) if query.status or asks_yes_or_no(query.text) else passages
 
 
 def narrowed(where: Filter, since: object, until: object) -> Filter:
@@ -208,8 +211,8 @@ def _story_first(
 
 
 def _parts_in_view(idx: AnyIndex, query: Query, scores: _Scores, mode: Mode, config: Config) -> _Scores:
-    """A multi-part question: each part's best passage comes right after the lead, so that every
-    part's evidence is in the top k. A part is ranked as a question of its own over the
+    """A multi-part question: each part's best passage comes right after the question's two best,
+    so that every part's evidence is in the top k. A part is ranked as a question of its own over the
     candidates (its own pools are among them)."""
     rows = scores.rows
     bests: list[int] = []
@@ -225,11 +228,29 @@ def _parts_in_view(idx: AnyIndex, query: Query, scores: _Scores, mode: Mode, con
         else:
             fused = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
         bests.append(int(np.argmax(fused)))
-    lead = int(scores.order[0])
-    first = [lead] + [j for j in dict.fromkeys(bests) if j != lead]
+    head = [int(j) for j in scores.order[:2]]  # the two best passages of the whole question keep their place
+    first = head + [j for j in dict.fromkeys(bests) if j not in head]
     taken = set(first)
     order = np.array(first + [int(j) for j in scores.order if int(j) not in taken], dtype=np.int64)
     return dataclasses.replace(scores, order=order)
+
+
+def _newer_leads(passages: list[Passage], query: Query, config: Config) -> list[Passage]:
+    """For a status question: a retrieved report newer than the lead, on the lead's subject but not
+    linked into its story (`qa/freshness.py`), leads instead when it answers the question: a
+    sentence of it states a status of what is asked, or it is as close to the question as the lead.
+    Story linking is the first line (`_story_first`); this is the net under it."""
+    if not passages:
+        return passages
+    first = passages[0]
+    stating = [
+        p
+        for p in newer_on_subject(first, passages, query.text, strict=True)
+        if status_sentences(p, config.status_sentence_margin) or p.similarity >= 0.9 * first.similarity
+    ]
+    if not stating:
+        return passages
+    return renumber([stating[0]] + [p for p in passages if p is not stating[0]])
 
 
 def _take_turns(scores: _Scores, outlets: tuple[str, ...]) -> np.ndarray:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["REVERSAL", "CONFIRMATION", "NEGATED", "reverses", "confirms", "changes_status"]
+from .records import Passage
+
+__all__ = ["REVERSAL", "CONFIRMATION", "NEGATED", "reverses", "confirms", "changes_status", "status_sentences"]
 
 #: Language that signals a report reverses an earlier one: what was planned is off, late or over.
 REVERSAL = re.compile(
@@ -24,13 +26,14 @@ REVERSAL = re.compile(
     r"shelv(?:e|es|ed)|ax(?:e|es|ed)|collaps(?:e|es|ed)|terminat(?:e|es|ed)|overturn(?:s|ed)|struck down|"
     r"clos(?:e|es|ed|ing) early|step(?:s|ped)? down|resign(?:s|ed|ation)?|quit(?:s)?|oust(?:s|ed)?|sack(?:s|ed)|"
     r"fired|part(?:s|ed)? company|moved to|switch(?:es|ed)? to|relocat(?:e|es|ed)|streaming only|"
-    r"vot(?:e|es|ed) (?:down|against)|turn(?:s|ed)? down)\b",
+    r"vot(?:e|es|ed) (?:down|against)|turn(?:s|ed)? down|removed|los(?:t|es|ing) (?:a|the|its|her|his) (?:confidence )?vote)\b",
     re.IGNORECASE,
 )
 #: Language that settles an open question the other way: it is on, done or decided.
 CONFIRMATION = re.compile(
     r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed|al)|resched\w*|went ahead|took place|cleared|acquitted|"
-    r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban)\b",
+    r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban|"
+    r"debut(?:s|ed)?|first day of trading)\b",
     re.IGNORECASE,
 )
 NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)
@@ -51,3 +54,18 @@ def confirms(sentence: str) -> bool:
 
 def changes_status(sentence: str) -> bool:
     return reverses(sentence) or confirms(sentence)
+
+
+def status_sentences(passage: Passage, margin: float) -> list[int]:
+    """The passage's sentences that state a change of status of what is asked: a reversal or a
+    confirmation that answers the question nearly as well as the passage's best sentence (within
+    `margin`), so that "denied early release" does not answer "was he convicted?" and a sentence
+    about unionisation does not answer "did the deal close?"."""
+    text = passage.article.text
+    scores = list(passage.sentence_scores) or [0.0] * len(passage.chunk.sentences)
+    best = max(scores, default=0.0)
+    return [
+        j
+        for j, sentence in enumerate(passage.chunk.sentences)
+        if scores[j] >= best - margin and changes_status(text[sentence.start : sentence.end])
+    ]
