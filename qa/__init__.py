@@ -13,7 +13,15 @@ from .build import BuildReport, IndexStatus, add_articles, build_index, index_st
 from .build.shards import split_index
 from .config import Config
 from .engine import Engine, answer, load_index, retrieve
-from .errors import BuildError, CorruptIndexError, IndexMismatchError, IndexNotFoundError, NoMatchError, QAError
+from .errors import (
+    BuildError,
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InvalidRequest,
+    NoMatchError,
+    QAError,
+)
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index, ShardedIndex
 
@@ -41,6 +49,7 @@ __all__ = [
     "TimelineEntry",
     "QAError",
     "NoMatchError",
+    "InvalidRequest",
     "IndexNotFoundError",
     "IndexMismatchError",
     "CorruptIndexError",

@@ -117,8 +117,16 @@ class Config:
     #: (`QA_ADMIN_PASSWORD`, never a setting or a flag: it would show in `ps` and in logs).
     host: str = "127.0.0.1"
     port: int = 7860
-    #: Questions the web UI answers at once (bench/load.py measures the throughput against it).
+    #: Questions the server answers at once, from the chat, the Gradio API and the JSON API together
+    #: (bench/load.py measures the throughput against it).
     concurrency: int = 4
+    #: Questions a minute one client may ask the server (0: no limit, the default, as on loopback);
+    #: over it, the JSON API answers 429 with Retry-After.
+    rate_limit: int = 0
+    #: The largest request body the server reads, uploads to the index panel aside (those are capped
+    #: per file by `max_article_bytes` and per request by `max_upload_files`).
+    max_request_bytes: int = 1_000_000
+    max_upload_files: int = 100
     #: A shard set (`qa shard`) is read in this process (`local`) or by one Ray actor per shard
     #: (`ray`: shards in their own processes, on any node of the cluster at `ray_address`).
     shard_workers: str = "local"

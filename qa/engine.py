@@ -22,7 +22,7 @@ import numpy as np
 from .answer import compose
 from .config import Config, Mode
 from .embedding import Encoder, shared_encoder
-from .errors import IndexMismatchError, NoMatchError
+from .errors import IndexMismatchError, InvalidRequest, NoMatchError, shown
 from .parts import content_terms, split_parts
 from .query import (
     OTHER_EXAMPLES,
@@ -45,11 +45,11 @@ __all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_
 def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
     """The question as it will be searched, and notes for the user if it had to change."""
     if not isinstance(question, str):
-        raise ValueError(f"the question must be text, not {'None' if question is None else type(question).__name__}")
+        raise InvalidRequest(f"the question must be text, not {'None' if question is None else type(question).__name__}")
     if not question.strip():
-        raise ValueError("the question is empty")
+        raise InvalidRequest("the question is empty")
     if re.search("[\ud800-\udfff]", question):  # bytes that were not UTF-8 (a terminal's surrogateescape)
-        raise ValueError("the question is not valid UTF-8 text")
+        raise InvalidRequest("the question is not valid UTF-8 text")
     text = re.sub(r"\s+", " ", question).strip()
     notes = []
     if len(text) > config.max_question_chars:
@@ -64,7 +64,7 @@ def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise InvalidRequest(f"{name} must be a date as YYYY-MM-DD, not {shown(repr(value))}") from None
 
 
 def make_filter(sources: Iterable[str] | str | None, since: dt.date | str | None, until: dt.date | str | None) -> Filter:
@@ -73,14 +73,14 @@ def make_filter(sources: Iterable[str] | str | None, since: dt.date | str | None
         sources = [sources]
     if sources is not None:
         if not isinstance(sources, Iterable) or isinstance(sources, (bytes, dict)):
-            raise ValueError("sources must be a source name or a list of source names")
+            raise InvalidRequest("sources must be a source name or a list of source names")
         sources = list(sources)
         if not all(isinstance(s, str) for s in sources):
-            raise ValueError("sources must be a source name or a list of source names")
+            raise InvalidRequest("sources must be a source name or a list of source names")
     wanted = tuple(dict.fromkeys(s.strip().casefold() for s in sources or () if s.strip()))
     low, high = _as_date(since, "since"), _as_date(until, "until")
     if low and high and low > high:
-        raise ValueError(f"since ({low}) is after until ({high}): no article can match")
+        raise InvalidRequest(f"since ({low}) is after until ({high}): no article can match")
     return Filter(wanted, low, high)
 
 
@@ -189,9 +189,9 @@ def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
     known = index.sources()
     sources = [s for s in known if s.casefold() in where.sources]
     if where.sources and not sources:
-        shown = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+        listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
         names = ", ".join(repr(s) for s in where.sources)
-        raise NoMatchError(f"No articles match source {names} (known sources: {shown or 'none'})")
+        raise NoMatchError(f"No articles match source {names} (known sources: {listed or 'none'})")
     low, high = index.date_range()
     span = f"from {low} to {high}" if low else "none of them dated"
     bounds = " and ".join(
@@ -206,14 +206,14 @@ def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
 def _k(k: int | None, config: Config) -> int:
     k = config.k if k is None else k
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100:
-        raise ValueError(f"k must be a whole number from 1 to 100, not {k!r}")
+        raise InvalidRequest(f"k must be a whole number from 1 to 100, not {shown(repr(k))}")
     return k
 
 
 def _with_context(question: str, history: Sequence[Any] | None) -> str:
     """A follow-up of a few words is searched with the user's previous question."""
     if history is not None and (isinstance(history, (str, bytes, dict)) or not isinstance(history, Sequence)):
-        raise ValueError("history must be a list of chat messages")
+        raise InvalidRequest("history must be a list of chat messages")
     if not history or len(re.findall(r"\w{3,}", question)) > 4:
         return question
     for message in reversed(list(history)):

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["shown", "QAError", "IndexNotFoundError", "IndexMismatchError", "CorruptIndexError", "BuildError", "NoMatchError"]
+__all__ = [
+    "shown",
+    "InvalidRequest",
+    "QAError",
+    "IndexNotFoundError",
+    "IndexMismatchError",
+    "CorruptIndexError",
+    "BuildError",
+    "NoMatchError",
+]
 
 
 class QAError(Exception):
@@ -25,6 +34,11 @@ class CorruptIndexError(QAError):
 
 class BuildError(QAError):
     """A build that could not finish; the previous index, if any, is untouched and still serving."""
+
+
+class InvalidRequest(QAError, ValueError):
+    """A question, filter or argument that cannot be used as given (an empty question, k = 0, a date
+    that is not YYYY-MM-DD); the message says what was wrong, quoting at most ~100 characters of it."""
 
 
 class NoMatchError(QAError, ValueError):
