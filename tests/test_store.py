@@ -29,7 +29,7 @@ from qa import (
 )
 from qa.build import recorded_articles
 from qa.engine import engine_for
-from qa.storage import FILE_NAME, FORMAT_VERSION, Index, writer_lock
+from qa.storage import FILE_NAME, FORMAT_VERSION, Filter, Index, writer_lock
 
 
 def _copy(seeds: Config, tmp_path: Path) -> Path:
@@ -165,7 +165,7 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
             articles,
             f"batch/{n:02d}.md",
             f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
-            + f"The council of town number {n} met to discuss the budget, the harbour and the storm. " * 12,
+            + f"The council of Quillsby town number {n} met to discuss the budget, the harbour and the storm. " * 12,
         )
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     moments = [
@@ -192,8 +192,10 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
                 process.send_signal(signal.SIGKILL)
                 break
         assert process.wait() == -signal.SIGKILL, f"the {mode} build never reached {moment!r}"
-        fresh = Index(index)  # loads: the last committed generation, whole
+        fresh = Index(index)  # loads: the last committed generation, whole, its keyword index included
         assert fresh.manifest["articles"] == articles_after and fresh.vectors.ntotal == fresh.manifest["chunks"]
+        assert fresh.keywords.size == fresh.manifest["chunks"]  # old or new, never a mix (issue 20)
+        assert bool(len(fresh.keyword(["quillsbi"], 100, Filter())[0])) == (articles_after == 42)  # the batch's own word
         assert retrieve("did the summit happen?", index=index, config=config)
     final = build_index(config)  # and the next build completes, cleaning up what killed builds left
     assert final.articles == 42 and not list((index / "vectors").glob("*.tmp"))

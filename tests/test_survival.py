@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLES, write
+from conftest import ARTICLES, NEWER, write
 
 from qa import BuildError, Config, Index, add_articles, build_index, index_status, retrieve
 
@@ -124,3 +126,56 @@ def test_a_malformed_front_matter_is_a_warning_naming_the_file(tmp_path: Path) -
     write(folder, "broken.md", "---\ntitle: [unclosed\ndate: 2024-01-02\n---\n" + HARBOUR)
     report = build_index(Config(articles=folder, index=tmp_path / "index"))
     assert report.articles == 3 and "broken.md: front matter could not be read" in _warnings(report)
+
+
+def test_a_skipped_file_is_remembered_and_not_parsed_again_until_it_changes(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    bad = write(folder, "broken.json", "{ not json")
+    config = Config(articles=folder, index=tmp_path / "index")
+    first = build_index(config)
+    assert "broken.json" in _warnings(first)
+    status = index_status(config)  # lists it with its reason, and has nothing to do
+    assert any(w.path == "broken.json" and "skipped" in w.reason for w in status.warnings)
+    assert (status.pending_added, status.pending_changed, status.pending_removed) == (0, 0, 0)
+    with sqlite3.connect(config.index / "qa.sqlite") as db:
+        recorded = db.execute("SELECT articles, warnings FROM files WHERE path = 'broken.json'").fetchone()
+    assert json.loads(recorded[0]) == [] and "skipped" in json.loads(recorded[1])[0]
+    assert build_index(config).generation == first.generation  # nothing changed: nothing parsed, no new generation
+    bad.write_text(json.dumps({"body": HARBOUR}))  # fixed: read again
+    assert build_index(config).articles == 3
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 64 MB tmpfs, where the machine lets this test mount one (root, in CI), else a skip that says why."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'mount failed'}); the disk-full test needs one")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_is_one_clear_line_and_changes_nothing(tmp_path: Path, small_disk: Path) -> None:
+    folder = _folder(tmp_path)
+    config = Config(articles=folder, index=small_disk / "index")
+    build_index(config)
+    before = Index(config.index).generation
+    free = shutil.disk_usage(small_disk).free
+    with open(small_disk / "filler", "wb") as filler:  # leave 64 kB: less than the next generation needs
+        filler.write(b"\0" * (free - 64_000))
+    new = [write(tmp_path / "new", f"report-{n}.md", f"# Report {n}\n\n" + HARBOUR * 40) for n in range(20)]
+    with pytest.raises(BuildError) as raised:
+        add_articles(new, config)
+    message = str(raised.value)
+    assert message.startswith("no space left on device while ") and "nothing was changed" in message and "\n" not in message
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in ARTICLES.iterdir())  # the folder as it was
+    assert not [p for p in config.index.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in config.index.glob("keywords.g*")) == [f"keywords.g{before:08d}"]
+    assert Index(config.index).generation == before
+    assert retrieve("did the summit happen?", k=1, index=config.index, config=config)[0].article.id == NEWER
+    (small_disk / "filler").unlink()
+    assert add_articles(new, config).added == 20  # and with room again, the same add succeeds

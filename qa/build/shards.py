@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import BuildError
 from ..records import Chunk
 from ..storage import FILE_NAME, Index, housekeep, vector_file
-from ..storage.keyword import KeywordIndex
+from ..storage.keyword import KEYWORD_DIR, KeywordIndex
 from ..storage.metadata import article_columns, article_from_row, connect, transaction
 from ..storage.sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
 from ..storage.vectors import build_vectors, factory_for, write_vectors
@@ -115,6 +115,7 @@ def _write_shard(source: Index, folder: Path, number: int, shards: int, config: 
                 "chunks": len(rows),
                 "factory": factory,
                 "vectors": vector_file(source.generation),
+                "keywords": KEYWORD_DIR,  # a shard is written once: one keyword index, never staged
                 "trained_on": len(rows),
                 "shard": number,
                 "shards": shards,

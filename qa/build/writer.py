@@ -14,8 +14,10 @@ writer's `Stages` say (`stages.py`): here, or on a Ray cluster.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +35,7 @@ from ..ingest.files import file_id
 from ..ingest.pool import ParseJob
 from ..records import Article, Chunk, IngestWarning
 from ..storage import FILE_NAME, FORMAT, FORMAT_VERSION, housekeep, is_sharded, read_meta, vector_file, writer_lock
-from ..storage.keyword import KeywordIndex
+from ..storage.keyword import KEYWORD_DIR, KeywordIndex, keyword_generation, stage_keywords
 from ..storage.metadata import ARTICLE_COLUMNS, article_columns, article_from_row, connect, f16, sentences_json, transaction
 from ..storage.vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 from ..stories import StoryMember, assign_stories, linking_settings
@@ -232,11 +234,12 @@ class Writer:
                         keep(rel, stat.st_size, stat.st_mtime_ns, before[2], before)  # untouched: not even read
                         continue
                     if stat.st_size > self.config.max_article_bytes:
-                        warn(
-                            rel,
+                        reason = (
                             f"{stat.st_size / 1e6:.1f} MB is over the {self.config.max_article_bytes / 1e6:.0f} MB "
-                            "limit (QA_MAX_ARTICLE_BYTES), skipped",
+                            "limit (QA_MAX_ARTICLE_BYTES), skipped"
                         )
+                        warn(rel, reason)
+                        scan.files[rel] = (stat.st_size, stat.st_mtime_ns, "", [], [reason])  # remembered, not re-read
                         continue
                     raw = path.read_bytes()
                 except OSError as error:
@@ -252,7 +255,10 @@ class Writer:
         for job, parsed in self.stages.parse(jobs(), self.config):
             size, mtime, digest = read.pop(job.rel)
             if isinstance(parsed, IngestError):
+                # Remembered with the file's size, time and hash: not parsed again until it changes, and
+                # `qa status` lists it with its reason.
                 warn(job.rel, f"{parsed}, skipped")
+                scan.files[job.rel] = (size, mtime, digest, [], [f"{parsed}, skipped"])
                 continue
             articles, notes = parsed
             for article in articles:
@@ -325,52 +331,63 @@ class Writer:
         members, linked = self._link(scan, chunks, vectors, relink_all)
 
         generation = int(self.meta.get("generation", 0)) + 1
-        self.log("writing the keyword index")
-        self._update_keywords(scan, chunks, by_id, full)
-        self.log(f"committing generation {generation}")
-        with transaction(self.connection, write=True) as db:
-            dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
-            self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
-            for story_member in linked.values():
-                db.execute(
-                    "UPDATE articles SET story = ?, names = ? WHERE id = ?",
-                    (story_member.story, json.dumps(sorted(story_member.names)), story_member.article_id),
-                )
-            for rel, (size, mtime, digest, ids, notes) in scan.files.items():
-                db.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                    (rel, size, mtime, digest, json.dumps(ids), json.dumps(notes)),
-                )
-            if full or not self.meta:
-                kept = set(scan.files)
-                db.executemany(
-                    "DELETE FROM files WHERE path = ?",
-                    [(r[0],) for r in db.execute("SELECT path FROM files") if r[0] not in kept],
-                )
-            count = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-            articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-            factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
-            meta = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "ingest_version": INGEST_VERSION,
-                "generation": generation,
-                "model": encoder.model_id,
-                "encoder_backend": encoder.backend,
-                "dimension": encoder.dimension,
-                "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
-                "articles": articles,
-                "chunks": count,
-                "vectors": vector_file(generation),
-                "factory": factory,
-                "stories": settings,
-                "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
-                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "trained_on": count
-                if factory != self.meta.get("factory") or full or "IVF" not in factory
-                else self.meta.get("trained_on", count),
-            }
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        doing = "writing the keyword index"
+        try:
+            self.log("writing the keyword index")
+            keyword_folder = self._update_keywords(scan, chunks, by_id, full, generation)
+            self.log(f"committing generation {generation}")
+            doing = "writing the metadata and the vector index"
+            with transaction(self.connection, write=True) as db:
+                dropped = self._delete(db, scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set()))
+                self._insert(db, scan.upserts, chunks, vectors, sentence_vectors, members)
+                for story_member in linked.values():
+                    db.execute(
+                        "UPDATE articles SET story = ?, names = ? WHERE id = ?",
+                        (story_member.story, json.dumps(sorted(story_member.names)), story_member.article_id),
+                    )
+                for rel, (size, mtime, digest, ids, notes) in scan.files.items():
+                    db.execute(
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                        (rel, size, mtime, digest, json.dumps(ids), json.dumps(notes)),
+                    )
+                if full or not self.meta:
+                    kept = set(scan.files)
+                    db.executemany(
+                        "DELETE FROM files WHERE path = ?",
+                        [(r[0],) for r in db.execute("SELECT path FROM files") if r[0] not in kept],
+                    )
+                count = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+                articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+                factory = self._write_vectors(db, generation, count, dropped, chunks, vectors, full, encoder.dimension)
+                meta = {
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "ingest_version": INGEST_VERSION,
+                    "generation": generation,
+                    "model": encoder.model_id,
+                    "encoder_backend": encoder.backend,
+                    "dimension": encoder.dimension,
+                    "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
+                    "articles": articles,
+                    "chunks": count,
+                    "keywords": keyword_folder,
+                    "vectors": vector_file(generation),
+                    "factory": factory,
+                    "stories": settings,
+                    "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
+                    "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "trained_on": count
+                    if factory != self.meta.get("factory") or full or "IVF" not in factory
+                    else self.meta.get("trained_on", count),
+                }
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        except (OSError, sqlite3.OperationalError) as error:
+            self._discard(generation)  # the metadata transaction rolled back; nothing of this build stays
+            if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in str(error):
+                raise BuildError(
+                    f"no space left on device while {doing}; nothing was changed, the previous index still serves"
+                ) from None
+            raise
         self.log(f"generation {generation} committed")
         housekeep(self.folder, generation, self.target)
         return BuildReport(
@@ -387,6 +404,12 @@ class Writer:
             generation,
             factory,
         )
+
+    def _discard(self, generation: int) -> None:
+        """What a build that failed before its commit wrote for `generation`: its staged keyword
+        index and its vector file (the temporary one is removed by `write_vectors`)."""
+        shutil.rmtree(self.folder / keyword_generation(generation), ignore_errors=True)
+        (self.folder / vector_file(generation)).unlink(missing_ok=True)
 
     def _chunk(self, scan: Scan) -> list[Chunk]:
         """The new articles' chunks; an article that cannot be chunked is skipped with its reason
@@ -551,29 +574,34 @@ class Writer:
             )
             db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
 
-    def _update_keywords(self, scan: Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool) -> None:
-        """Apply the change to the keyword index and commit it, before the metadata commits.
+    def _update_keywords(self, scan: Scan, chunks: list[Chunk], articles: dict[str, Article], full: bool, generation: int) -> str:
+        """The new generation's keyword index, staged beside the current one and committed; the
+        metadata commit that follows publishes it. Returns its folder's name for the manifest.
 
-        Deleting by article id before adding makes this safe to apply twice; a keyword index whose
-        size disagrees with the metadata (a build killed between the two commits) is rebuilt from it.
+        It starts as the current generation's (hard links, `stage_keywords`); one that disagrees with
+        the metadata in size (written by an older qa, whose keyword index was shared by generations)
+        is rebuilt from the metadata instead.
         """
-        keywords = KeywordIndex(self.folder, create=True)
+        name = keyword_generation(generation)
+        current = str(self.meta.get("keywords") or KEYWORD_DIR) if self.meta else None
+        stage_keywords(self.folder, None if full else current, name)
+        keywords = KeywordIndex(self.folder, create=True, name=name)
         stored = int(self.meta.get("chunks", 0)) if self.meta else 0
-        if full or keywords.size != stored:
+        if not full and keywords.size != stored:
             keywords.delete_all()
-            if not full and stored:
-                rows = self.connection.execute(
-                    f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
-                )
-                for row in rows:
-                    article = article_from_row(row[:8])
-                    if article.id not in scan.removed and article.id not in scan.changed:
-                        add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
-        else:
+            rows = self.connection.execute(
+                f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
+            )
+            for row in rows:
+                article = article_from_row(row[:8])
+                if article.id not in scan.removed and article.id not in scan.changed:
+                    add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
+        elif not full:
             keywords.delete_articles(scan.removed | scan.changed | set(articles))
         for chunk in chunks:
             add_keywords(keywords, articles[chunk.article_id], chunk)
         keywords.commit()
+        return name
 
     def _write_vectors(
         self,

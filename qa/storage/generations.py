@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BuildError
+from .keyword import KEYWORD_DIR
 from .metadata import FILE_NAME
 
 __all__ = ["writer_lock", "vector_file", "housekeep", "is_legacy", "VECTOR_DIR"]
@@ -65,6 +66,12 @@ def housekeep(folder: Path, generation: int, name: Path | None = None) -> None:
         # Older than the previous generation, or newer than this one (a build killed before its commit).
         if path.name.endswith(".tmp") or (match and not generation - 1 <= int(match[1]) <= generation):
             path.unlink(missing_ok=True)
+    for path in folder.glob(f"{KEYWORD_DIR}.g*"):  # keyword generations, kept on the same terms
+        match = re.fullmatch(r"g(\d{8})", path.name.rsplit(".", 1)[-1])
+        if match and not generation - 1 <= int(match[1]) <= generation:
+            shutil.rmtree(path, ignore_errors=True)
+    if (folder / KEYWORD_DIR).is_dir() and any(folder.glob(f"{KEYWORD_DIR}.g*")):
+        shutil.rmtree(folder / KEYWORD_DIR, ignore_errors=True)  # the shared one of an older qa, now replaced
     # Leftovers of killed format upgrades beside the index: staging folders whose build is dead (its
     # lock is free), and the links and old folders of an interrupted swap. `folder` is resolved, so a
     # relative `--index` finds them as well as an absolute one.

@@ -8,14 +8,17 @@ chunks by one term), its publication date as an ordinal and its casefolded sourc
 are part of the query and top-k stays tantivy's block-max WAND search: no score array over
 every chunk, whatever the index size.
 
-A build commits tantivy before it commits the metadata (the index's commit point), deleting by
-article id before adding, so a build that is killed between the two is simply re-applied by the
-next one; a keyword index that disagrees with the metadata in size is rebuilt from it.
+Each generation has a keyword index of its own (`keywords.gNNNNNNNN`, named by the metadata's
+manifest): a build stages the next one beside the current one (`stage_keywords`), applies its
+changes and commits it before the metadata commit publishes it, so a reader sees the metadata and
+the keyword index of one generation, old or new, never a mix, whenever a build is killed.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import Stemmer
 import tantivy
 from bm25s.stopwords import STOPWORDS_EN
 
-__all__ = ["KeywordIndex", "analyze", "KEYWORD_DIR", "BALLAST"]
+__all__ = ["KeywordIndex", "analyze", "keyword_generation", "stage_keywords", "KEYWORD_DIR", "BALLAST"]
 
 KEYWORD_DIR = "keywords"
 #: The one term of ballast documents: a shard's keyword index gets a few, so that its average chunk
@@ -51,9 +54,33 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def keyword_generation(generation: int) -> str:
+    """The folder (in the index folder) of a generation's keyword index."""
+    return f"{KEYWORD_DIR}.g{generation:08d}"
+
+
+def stage_keywords(folder: Path, current: str | None, name: str) -> None:
+    """A new generation's keyword index at `folder / name`, starting as `current` (or empty).
+
+    tantivy never changes a file in place (segments are immutable; a commit writes new files and
+    replaces `meta.json` by a rename), so the new generation starts as hard links to the current
+    one's files: cheap at any size, and what the new generation's writer changes or collects never
+    touches the files the current generation (still serving) reads. A build killed at any moment
+    leaves the current generation whole; the next build starts its own staging afresh.
+    """
+    target = folder / name
+    if target.exists():
+        shutil.rmtree(target)  # a build killed before its commit left it
+    target.mkdir(parents=True)
+    source = folder / current if current else None
+    for path in source.iterdir() if source and source.is_dir() else ():
+        if path.is_file() and not path.name.startswith(".tantivy-"):  # lock files belong to their writer
+            os.link(path, target / path.name)
+
+
 class KeywordIndex:
-    def __init__(self, folder: Path, *, create: bool = False) -> None:
-        path = folder / KEYWORD_DIR
+    def __init__(self, folder: Path, *, create: bool = False, name: str = KEYWORD_DIR) -> None:
+        path = folder / name
         if create:
             path.mkdir(parents=True, exist_ok=True)
         self._index = tantivy.Index(_schema(), path=str(path), reuse=True)

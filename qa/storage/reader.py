@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article, Chunk
 from .generations import is_legacy
-from .keyword import KeywordIndex
+from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import (
     ARTICLE_COLUMNS,
     FILE_NAME,
@@ -145,13 +145,11 @@ class Index:
                 "rebuild it with `qa build --full`"
             )
         try:
-            self.keywords = KeywordIndex(self.folder)
+            self.keywords = KeywordIndex(self.folder, name=str(self.manifest.get("keywords") or KEYWORD_DIR))
         except (OSError, ValueError) as error:
             raise CorruptIndexError(
                 f"the keyword index at {self.path} is damaged ({error}); rebuild it with `qa build --full`"
             ) from error
-        # The keyword index may briefly hold a build's chunks before its commit: their ids are not in
-        # the metadata yet, so they are dropped when candidates are read (and the next build repairs it).
         self._sources: list[str] | None = None
 
     # --- plumbing -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ read back out of FAISS.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from pathlib import Path
@@ -56,10 +57,19 @@ def update_vectors(index: faiss.Index, removed: np.ndarray, added_ids: np.ndarra
 def write_vectors(index: faiss.Index, path: Path) -> None:
     """Written to a temporary name, flushed to disk, then renamed: a file of this name is whole."""
     temporary = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(temporary))
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        faiss.write_index(index, str(temporary))
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except RuntimeError as error:  # faiss reports a failed write (a full disk) as a RuntimeError
+        temporary.unlink(missing_ok=True)
+        if "No space left" in str(error):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from None
+        raise
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def read_vectors(path: Path, nprobe: int) -> faiss.Index:
