@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .config import Config
 from .errors import QAError
@@ -186,14 +187,28 @@ def _shard(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from .engine import answer
+    from .engine import engine_for
     from .render import to_json, to_text
 
-    result = answer(
-        args.question, since=args.since, until=args.until, sources=args.source, config=config.with_overrides(mode=args.mode)
+    _build_the_sample_index(config)
+    result = engine_for(config.index, config).answer(
+        args.question, since=args.since, until=args.until, sources=args.source, mode=args.mode
     )
     print(json.dumps(to_json(result), ensure_ascii=False, indent=2) if args.json else to_text(result))
     return 0
+
+
+def _build_the_sample_index(config: Config) -> None:
+    """On a fresh checkout the default index does not exist yet: `qa ask` builds it from the default
+    articles folder, as `qa serve` does, instead of failing. An index path given explicitly
+    (`--index`, `QA_INDEX`) is never built behind the user's back, and the Python API never builds."""
+    default = Config()
+    if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
+        return
+    from .build import build_index
+
+    print(f"No index at {config.index} yet; building it from {config.articles} …", file=sys.stderr, flush=True)
+    print(build_index(config).summary(), file=sys.stderr, flush=True)
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:

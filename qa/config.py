@@ -12,9 +12,13 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-__all__ = ["Config", "DEFAULT_MODEL", "Mode", "Backend"]
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import QAError
+
+__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "Mode", "Backend"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Backend = Literal["auto", "onnx", "torch"]
@@ -107,7 +111,7 @@ class Config:
     #: Where exported models are cached.
     cache_dir: Path = Path("~/.cache/qa")
     #: Vector index: exact search below this many chunks, IVF-PQ (re-ranked exactly) above it
-    #: (bench/ann.py measures the crossover and the recall).
+    #: (measured at 1M chunks by bench/million.py; figures in bench/README.md).
     exact_below: int = 200_000
     ivf_nprobe: int = 48
     #: A filter admitting at most this many chunks goes into FAISS as an id list; a broader one is
@@ -129,23 +133,20 @@ class Config:
     max_upload_files: int = 100
     #: A shard set (`qa shard`) is read in this process (`local`) or by one Ray actor per shard
     #: (`ray`: shards in their own processes, on any node of the cluster at `ray_address`).
-    shard_workers: str = "local"
+    shard_workers: Literal["local", "ray"] = "local"
     #: The Ray cluster for `shard_workers=ray` and `qa build --ray` (empty: start a local one).
     ray_address: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("articles", "index", "cache_dir"):  # `Config(index="path/to/index")` works as well as a Path
-            object.__setattr__(self, name, Path(getattr(self, name)))
+        """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _checked(f.name, getattr(self, f.name)))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         """Defaults overridden by `QA_<FIELD>` variables, e.g. `QA_INDEX=/data/idx`."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"QA_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _coerce(f.name, raw)
+        values = {f.name: raw for f in dataclasses.fields(cls) if (raw := env.get(f"QA_{f.name.upper()}")) not in (None, "")}
         return cls(**values)
 
     def to_env(self) -> dict[str, str]:
@@ -158,32 +159,74 @@ class Config:
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the given fields replaced; `None` means "not given" and is ignored."""
-        given = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
-        return dataclasses.replace(self, **given)
+        known = {f.name for f in dataclasses.fields(self)}
+        if unknown := sorted(set(overrides) - known):
+            raise ConfigError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": ("hybrid", "dense", "bm25"),
-    "backend": ("auto", "onnx", "torch"),
-    "shard_workers": ("local", "ray"),
+class ConfigError(QAError, ValueError):
+    """A setting that cannot be used; the message names it (and its `QA_` variable) on one line."""
+
+
+#: Ranges of the numeric settings (inclusive; `None`: unbounded).
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "k": (1, 100),
+    "bm25_weight": (0, 1),
+    "min_support": (0, None),
+    "min_part_support": (0, None),
+    "chunk_tokens": (16, 8192),
+    "max_per_article": (1, None),
+    "max_article_bytes": (1, None),
+    "max_article_chars": (1, None),
+    "parse_seconds": (0.001, None),
+    "max_question_chars": (1, None),
+    "story_names": (0.001, None),
+    "story_similarity": (-1, 1),
+    "story_days": (1, None),
+    "story_min_corpus": (1, None),
+    "candidate_pool": (1, 100_000),
+    "source_boost": (0, None),
+    "date_boost": (0, None),
+    "on_topic": (0, 1),
+    "duplicate_cosine": (0, 1),
+    "sentence_overlap": (0, None),
+    "sentence_margin": (0, None),
+    "status_sentence_margin": (0, None),
+    "onnx_min_cosine": (0, 1),
+    "batch_size": (1, 4096),
+    "threads": (0, 1024),
+    "exact_below": (0, None),
+    "ivf_nprobe": (1, 100_000),
+    "listed_filter_max": (0, None),
+    "port": (0, 65535),
+    "concurrency": (1, 1024),
+    "rate_limit": (0, None),
+    "max_request_bytes": (1, None),
+    "max_upload_files": (1, 100_000),
 }
+_ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 
 
-def _coerce(name: str, value: Any) -> Any:
-    types = {f.name: f.type for f in dataclasses.fields(Config)}
-    if name not in types:
-        raise ValueError(f"unknown setting {name!r}; known: {', '.join(sorted(types))}")
-    kind = types[name]
-    if kind == "bool":
-        typed: Any = value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
-    elif kind == "int":
-        typed = int(value)
-    elif kind == "float":
-        typed = float(value)
-    elif kind == "Path":
-        typed = Path(value)
-    else:
-        typed = str(value)
-    if name in _CHOICES and typed not in _CHOICES[name]:
-        raise ValueError(f"{name} must be one of {', '.join(_CHOICES[name])}, not {typed!r}")
+def _checked(name: str, value: Any) -> Any:
+    """`value` as the setting's type and within its range, or a `ConfigError` that says what is wrong."""
+    if not _ADAPTERS:  # made once: the annotations are resolved on first use, when `Config` exists
+        _ADAPTERS.update({field: (TypeAdapter(kind), kind) for field, kind in get_type_hints(Config).items()})
+    adapter, kind = _ADAPTERS[name]
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "…"
+    try:
+        typed = adapter.validate_python(value.strip() if isinstance(value, str) and kind is not str else value)
+    except ValidationError as error:
+        expected = error.errors()[0]["msg"].removeprefix("Input should be ").rstrip(".")
+        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {expected}, not {shown}") from None
+    low, high = _RANGES.get(name, (None, None))
+    if (low is not None and typed < low) or (high is not None and typed > high):
+        bounds = (
+            f"from {low:g} to {high:g}"
+            if low is not None and high is not None
+            else f"at least {low:g}"
+            if low is not None
+            else f"at most {high:g}"
+        )
+        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {bounds}, not {shown}")
     return typed

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -177,8 +176,8 @@ class Engine:
         if searched != text:  # say how a follow-up was read
             notes = [*notes, f"Searched with: {searched}"]
         query, _ = self.make_query(searched, index)
-        passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
-        with index.snapshot():
+        with index.snapshot():  # search and compose read one generation
+            passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
             return compose(question, query, passages, index, self.config, notes)
 
 
@@ -240,27 +239,12 @@ def engine_for(index: AnyIndex | Path | str | None = None, config: Config | None
     config = config or Config.from_env()
     if isinstance(index, (Index, ShardedIndex)):
         index = index.path
-    if index is None:
-        _build_the_sample_index(config)
     path = Path(index) if index is not None else Path(config.index)
     key = (str(path.absolute()), config)
     with _ENGINES_LOCK:
         if key not in _ENGINES:
             _ENGINES[key] = Engine(config, path)
         return _ENGINES[key]
-
-
-def _build_the_sample_index(config: Config) -> None:
-    """On a fresh checkout the default index does not exist yet: the first question builds it from
-    the default articles folder, as `qa serve` does, instead of failing. An index path given
-    explicitly (argument, `--index`, `QA_INDEX`) is never built behind the caller's back."""
-    default = Config()
-    if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
-        return
-    from .build import build_index  # the pipeline, only on this first use
-
-    print(f"No index at {config.index} yet; building it from {config.articles} …", file=sys.stderr, flush=True)
-    print(build_index(config).summary(), file=sys.stderr, flush=True)
 
 
 def load_index(index: AnyIndex | Path | str | None = None, config: Config | None = None) -> AnyIndex:

@@ -1,7 +1,8 @@
 """The on-disk index, format version 3: one folder, one commit point, generations.
 
-    <index>/qa.sqlite          metadata, FTS5 keywords, settings, the generation (metadata.py)
+    <index>/qa.sqlite          metadata, settings, the generation (metadata.py)
     <index>/vectors/g*.faiss   the FAISS index of a generation, keyed by chunk id (vectors.py)
+    <index>/keywords.g*/       the tantivy keyword index of a generation (keyword.py)
     <index>/build.lock         held by the one build that may write (generations.py)
 
 `Index` (reader.py) is a loaded generation; `qa/build/` writes new ones. A shard set (`shards.json`

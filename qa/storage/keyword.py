@@ -27,6 +27,8 @@ import Stemmer
 import tantivy
 from bm25s.stopwords import STOPWORDS_EN
 
+from .lru import LRU
+
 __all__ = ["KeywordIndex", "analyze", "keyword_generation", "stage_keywords", "KEYWORD_DIR", "BALLAST"]
 
 KEYWORD_DIR = "keywords"
@@ -87,7 +89,7 @@ class KeywordIndex:
         self.schema = self._index.schema
         self._searcher = self._index.searcher()
         self._writer: tantivy.IndexWriter | None = None
-        self._term_max: dict[str, float] = {}
+        self._term_max: LRU[str, float] = LRU(100_000)  # the best score each term reaches: bounded
 
     # --- reading --------------------------------------------------------------------------------
 

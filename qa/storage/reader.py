@@ -40,7 +40,7 @@ from .vectors import read_vectors, search_vectors
 __all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 3  #: 3: SQLite metadata and FTS5 keywords, FAISS by size keyed by chunk id, generations
+FORMAT_VERSION = 3  #: 3: SQLite metadata, tantivy keywords, FAISS by size keyed by chunk id, generations
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,10 @@ class Index:
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
-        """Every read of one question sees one generation of the metadata."""
+        """Every read of one question sees one generation of the metadata; nested, the outer one holds."""
+        if self.connection.in_transaction:
+            yield self.connection
+            return
         with transaction(self.connection) as connection:
             yield connection
 

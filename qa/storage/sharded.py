@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article, Chunk
+from .lru import LRU
 from .metadata import CandidateRows
 from .reader import Filter, Index
 
@@ -127,7 +128,8 @@ class ShardedIndex:
         }
         if len({s.model_id for s in self.local}) != 1:
             raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
-        self._statistics: dict[str, list[tuple[int, int, int]]] = {}  # term → per shard (documents, chunks, holding)
+        # term → per shard (documents, chunks, holding); bounded: a server meets ever new words
+        self._statistics: LRU[str, list[tuple[int, int, int]]] = LRU(100_000)
         self._sources: list[str] | None = None
 
     # --- fan-out ---------------------------------------------------------------------------------

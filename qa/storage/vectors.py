@@ -4,7 +4,7 @@ Below `Config.exact_below` chunks the search is exact (`IDMap2,Flat`: inner prod
 vectors, i.e. cosine). Above it, IVF-PQ: the inverted lists cut the search to `ivf_nprobe`
 lists and the product codes keep 1M chunks in ~100 MB; retrieval then re-scores its candidates
 exactly with the chunk vectors stored in the metadata, so PQ's approximation only decides which
-candidates are considered (bench/ann.py measures recall@10 against exact search on real vectors).
+candidates are considered (bench/million.py; figures in bench/README.md).
 The factory string is recorded in the index, and nothing assumes a flat index: vectors are never
 read back out of FAISS.
 """
