@@ -24,8 +24,8 @@ import faiss
 import numpy as np
 
 import qa
-from qa.build.shards import split_index
 from qa.embedding import load_encoder
+from qa.indexing.shards import split_index
 from qa.storage import Index
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import qa
-from qa.build.shards import split_index
 from qa.engine import Engine
+from qa.indexing.shards import split_index
 from qa.retrieval import search
 from qa.storage import ShardedIndex
 

@@ -9,8 +9,6 @@ Wherever an index is asked for, an `Index` or the path of an index folder works 
 written by `split_index` / `qa shard` included).
 """
 
-from .build import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
-from .build.shards import split_index
 from .config import Config
 from .engine import Engine, answer, load_index, retrieve
 from .errors import (
@@ -22,6 +20,8 @@ from .errors import (
     NoMatchError,
     QAError,
 )
+from .indexing import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
+from .indexing.shards import split_index
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index, ShardedIndex
 

@@ -134,13 +134,13 @@ def _log(line: str) -> None:
 
 
 def _build(args: argparse.Namespace, config: Config) -> int:
-    from .build import build_index, recorded_articles
+    from .indexing import build_index, recorded_articles
 
     if args.articles is None:  # the index remembers its articles folder
         config = recorded_articles(config)
     stages = None
     if args.ray is not None:
-        from .build.on_ray import RayStages, ray_address
+        from .indexing.on_ray import RayStages, ray_address
 
         stages = RayStages(ray_address(args.ray or config.ray_address))
     try:
@@ -152,21 +152,21 @@ def _build(args: argparse.Namespace, config: Config) -> int:
 
 
 def _add(args: argparse.Namespace, config: Config) -> int:
-    from .build import add_articles
+    from .indexing import add_articles
 
     print(add_articles(args.paths, config, progress=True, log=_log).summary())
     return 0
 
 
 def _remove(args: argparse.Namespace, config: Config) -> int:
-    from .build import remove_articles
+    from .indexing import remove_articles
 
     print(remove_articles(args.article_ids, config, log=_log).summary())
     return 0
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    from .build import index_status
+    from .indexing import index_status
 
     status = index_status(config)
     print(status.summary())
@@ -180,7 +180,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _shard(args: argparse.Namespace, config: Config) -> int:
-    from .build.shards import split_index
+    from .indexing.shards import split_index
 
     print(split_index(config, args.out, args.shards, log=_log).summary())
     return 0
@@ -205,7 +205,7 @@ def _build_the_sample_index(config: Config) -> None:
     default = Config()
     if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
         return
-    from .build import build_index
+    from .indexing import build_index
 
     print(f"No index at {config.index} yet; building it from {config.articles} …", file=sys.stderr, flush=True)
     print(build_index(config).summary(), file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from test_shards import seed_questions
 
 import qa
 from qa import Config, build_index
-from qa.build.shards import split_index
+from qa.indexing.shards import split_index
 from qa.storage.compare import compare_indexes
 
 pytest.importorskip("ray", reason="Ray is installed by `make install` (the ray extra)")

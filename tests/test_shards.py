@@ -12,8 +12,8 @@ from conftest import NEWER, OLDER, SHARED
 
 import qa
 from qa import Config, build_index
-from qa.build.shards import shard_of, split_index
 from qa.errors import BuildError, IndexMismatchError
+from qa.indexing.shards import shard_of, split_index
 from qa.storage import Index, ShardedIndex
 from qa.storage.compare import compare_indexes
 

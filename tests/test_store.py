@@ -27,8 +27,8 @@ from qa import (
     remove_articles,
     retrieve,
 )
-from qa.build import recorded_articles
 from qa.engine import engine_for
+from qa.indexing import recorded_articles
 from qa.storage import FILE_NAME, FORMAT_VERSION, Filter, Index, writer_lock
 
 

@@ -5,7 +5,7 @@
     <index>/keywords.g*/       the tantivy keyword index of a generation (keyword.py)
     <index>/build.lock         held by the one build that may write (generations.py)
 
-`Index` (reader.py) is a loaded generation; `qa/build/` writes new ones. A shard set (`shards.json`
+`Index` (reader.py) is a loaded generation; `qa/indexing/` writes new ones. A shard set (`shards.json`
 and shard folders of this format, written by `qa shard`) is read as one by `ShardedIndex` (sharded.py).
 """
 

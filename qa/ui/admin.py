@@ -21,9 +21,9 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from ..build import recorded_articles
 from ..config import Config
 from ..errors import QAError, shown
+from ..indexing import recorded_articles
 from ..ingest import SUPPORTED, IngestError
 from ..ingest.files import decode
 from ..render import markdown_escape

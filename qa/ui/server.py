@@ -22,9 +22,9 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from ..build import build_index
 from ..config import Config
 from ..errors import QAError
+from ..indexing import build_index
 from .admin import Changes, create_admin
 from .api import create_api
 from .reader import CSS, create_app
