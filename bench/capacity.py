@@ -25,8 +25,8 @@ import numpy as np
 
 import qa
 from qa.embedding import load_encoder
-from qa.indexing.shards import split_index
 from qa.storage import Index
+from qa.storage.split import split_index
 
 ROOT = Path(__file__).resolve().parents[1]
 CORES_PER_MACHINE = 16  #: an assumed build/serving machine (a common cloud size), for the derived table

@@ -23,9 +23,9 @@ import numpy as np
 
 import qa
 from qa.engine import Engine
-from qa.indexing.shards import split_index
 from qa.retrieval import search
 from qa.storage import ShardedIndex
+from qa.storage.split import split_index
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ from .errors import (
     QAError,
 )
 from .indexing import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
-from .indexing.shards import split_index
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index, ShardedIndex
+from .storage.split import split_index
 
 __all__ = [
     "retrieve",

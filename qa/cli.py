@@ -180,7 +180,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _shard(args: argparse.Namespace, config: Config) -> int:
-    from .indexing.shards import split_index
+    from .storage.split import split_index
 
     print(split_index(config, args.out, args.shards, log=_log).summary())
     return 0

@@ -16,8 +16,8 @@ from test_shards import seed_questions
 
 import qa
 from qa import Config, build_index
-from qa.indexing.shards import split_index
 from qa.storage.compare import compare_indexes
+from qa.storage.split import split_index
 
 pytest.importorskip("ray", reason="Ray is installed by `make install` (the ray extra)")
 QA = str(Path(sys.executable).with_name("qa"))

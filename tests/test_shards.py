@@ -13,9 +13,9 @@ from conftest import NEWER, OLDER, SHARED
 import qa
 from qa import Config, build_index
 from qa.errors import BuildError, IndexMismatchError
-from qa.indexing.shards import shard_of, split_index
 from qa.storage import Index, ShardedIndex
 from qa.storage.compare import compare_indexes
+from qa.storage.split import shard_of, split_index
 
 QA = str(Path(sys.executable).with_name("qa"))
 

@@ -2,7 +2,8 @@
 
     scan the folder → diff against the index → parse, chunk and embed what is new → one commit
 
-`writer.py` holds the writer (the diff and the atomic commit); `stages.py` the heavy steps,
+`scan.py` finds what changed, `writer.py` applies it (every byte through `qa/storage/writing.py`);
+`stages.py` holds the heavy steps,
 run here or on a Ray cluster (`on_ray.py`, `qa build --ray`). This module is the public side:
 build, add, remove and status.
 """
@@ -24,8 +25,9 @@ from ..errors import BuildError
 from ..records import IngestWarning
 from ..storage import FILE_NAME, Index, is_legacy, read_meta
 from ..storage.metadata import connect
+from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
-from .writer import BuildReport, Log, Scan, Writer, article_hash
+from .writer import BuildReport, Writer
 
 __all__ = [
     "build_index",
@@ -54,7 +56,7 @@ def build_index(
         return _upgrade(config, progress=progress, log=log, stages=stages)
     shared_encoder(config)  # a model that cannot load fails here, before anything is written
     with Writer(target, config, log, stages) as writer:
-        scan = writer.scan_folder(Path(config.articles), full=full, progress=progress)
+        scan = writer.scanner.scan_folder(Path(config.articles), full=full, progress=progress)
         return writer.apply(scan, full=full, progress=progress)
 
 
@@ -84,8 +86,10 @@ def add_articles(
     folder as it was, so it can never break a later build.
     """
     with Writer(Path(config.index), config, log) as writer:
-        wanted = [(Path(p), *writer.destination(Path(p))) for p in paths]
-        scan = writer.scan_files([(source, rel) for source, _, rel in wanted])
+        if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+            raise BuildError("paths must be a list of file paths")
+        wanted = [(Path(p), *writer.scanner.destination(Path(p))) for p in paths]
+        scan = writer.scanner.scan_files([(source, rel) for source, _, rel in wanted])
         if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
             raise BuildError(
                 "none of the given files holds a readable article; the index and the articles folder are unchanged: "
@@ -108,7 +112,7 @@ def add_articles(
 def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
     """Remove articles by id; a later build does not bring them back while their file is unchanged."""
     with Writer(Path(config.index), config, log) as writer:
-        known = {r[0] for r in writer.connection.execute("SELECT id FROM articles")}
+        known = writer.store.article_ids()
         missing = [a for a in article_ids if a not in known]
         if missing:
             raise BuildError(f"not in the index: {', '.join(missing)} (see `qa status --articles`)")
@@ -146,13 +150,10 @@ def index_status(config: Config) -> IndexStatus:
     """What the index holds and what a build of its articles folder would change (reads, never writes)."""
     index = Index(config.index)
     meta = index.manifest
-    writer = Writer.__new__(Writer)
-    writer.connection, writer.config, writer.log, writer.meta = index.connection, config, lambda _: None, meta
-    writer.folder = Path(config.index).resolve()
-    writer.stages = LocalStages()
+    scanner = Scanner(index.folder, meta, index.files(), index.article_hashes(), config, LocalStages(), lambda _: None)
     folder = Path(meta.get("articles_folder") or config.articles)
     try:
-        scan = writer.scan_folder(folder, full=False)
+        scan = scanner.scan_folder(folder, full=False)
     except FileNotFoundError:
         scan = Scan(warnings=[IngestWarning(str(folder), "articles folder not found")])
     return IndexStatus(

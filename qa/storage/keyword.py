@@ -33,7 +33,7 @@ __all__ = ["KeywordIndex", "analyze", "keyword_generation", "stage_keywords", "K
 
 KEYWORD_DIR = "keywords"
 #: The one term of ballast documents: a shard's keyword index gets a few, so that its average chunk
-#: length (BM25's length normalisation) is that of the whole shard set (`qa/indexing/shards.py`).
+#: length (BM25's length normalisation) is that of the whole shard set (`qa/storage/split.py`).
 #: `analyze` never yields it (it has no word characters), so no question matches it.
 BALLAST = "#"
 _WORD = re.compile(r"(?u)\b\w\w+\b")

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..records import Article, Chunk, Sentence
 
-__all__ = ["SCHEMA", "connect", "CandidateRows", "FILE_NAME"]
+__all__ = ["SCHEMA", "connect", "CandidateRows", "FILE_NAME", "recorded_files", "article_hashes"]
 
 FILE_NAME = "qa.sqlite"
 
@@ -181,3 +181,13 @@ class CandidateRows:
             self.stories + other.stories,
             np.concatenate([self.vectors, other.vectors]),
         )
+
+
+def recorded_files(connection: sqlite3.Connection) -> dict[str, tuple[int, int, str, str, str]]:
+    """Each file an index recorded: size, modification time, hash, article ids (JSON), notes (JSON)."""
+    return {r[0]: r[1:] for r in connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")}
+
+
+def article_hashes(connection: sqlite3.Connection) -> dict[str, str]:
+    """Each article's id and content hash: what a scan compares against."""
+    return dict(connection.execute("SELECT id, hash FROM articles"))

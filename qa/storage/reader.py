@@ -30,6 +30,7 @@ from .metadata import (
     CandidateRows,
     article_columns,
     article_from_row,
+    article_hashes,
     chunk_from_row,
     connect,
     from_f16,
@@ -342,6 +343,16 @@ class Index:
             (like, like, like, limit),
         )
         return [(i, t, dt.date.fromordinal(d).isoformat() if d else "undated", src) for i, t, d, src in rows]
+
+    def files(self) -> dict[str, tuple[int, int, str, str, str]]:
+        """Each file the index recorded: size, modification time, hash, article ids (JSON), notes (JSON)."""
+        return {
+            r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")
+        }
+
+    def article_hashes(self) -> dict[str, str]:
+        """Each article's id and content hash: what a scan compares against."""
+        return article_hashes(self.connection)
 
     def article_ids(self) -> list[str]:
         return [r[0] for r in self.connection.execute("SELECT id FROM articles ORDER BY id")]

@@ -6,13 +6,13 @@ are merged: top-k lists by score, candidate rows by the requested order, counts 
 
 Two things keep the merged ranking equal to one big index's:
 - Vectors and metadata are global already: chunk ids, article keys and story ids are those of
-  the index the shards were split from (`qa/indexing/shards.py`), and cosine is the same anywhere.
+  the index the shards were split from (`qa/storage/split.py`), and cosine is the same anywhere.
 - BM25 is not: its idf and its length normalisation depend on the collection. Before a keyword
   search the shards report their document counts and each term's document frequency, and each
   shard scores with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of
   Elasticsearch's dfs_query_then_fetch). Each shard's keyword index also holds a few "ballast"
   documents that no question matches, written so that its average chunk length is the whole
-  set's (`qa/indexing/shards.py`); the boosts count tantivy's documents, ballast included.
+  set's (`qa/storage/split.py`); the boosts count tantivy's documents, ballast included.
 
 Shards are local folders opened in this process, or Ray actors (`ray_shards`), one process
 per shard, on any node of a Ray cluster: the same calls, sent with `.remote()` and gathered

@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +28,17 @@ import numpy as np
 from ..config import Config
 from ..errors import BuildError
 from ..records import Chunk
-from ..storage import FILE_NAME, Index, housekeep, vector_file
-from ..storage.keyword import KEYWORD_DIR, KeywordIndex
-from ..storage.metadata import article_columns, article_from_row, connect, transaction
-from ..storage.sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
-from ..storage.vectors import build_vectors, factory_for, write_vectors
-from .writer import Log, add_keywords
+from .generations import housekeep, vector_file
+from .keyword import KEYWORD_DIR, KeywordIndex
+from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
+from .reader import Index
+from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
+from .vectors import build_vectors, factory_for, write_vectors
+from .writing import add_keywords
 
 __all__ = ["split_index", "shard_of", "ShardReport"]
+
+Log = Callable[[str], None]
 
 
 def shard_of(article_id: str, shards: int) -> int:
