@@ -162,7 +162,10 @@ class CandidateRows:
 
     def where(self, keep: np.ndarray) -> CandidateRows:
         """The rows where `keep` is true."""
-        picked = np.flatnonzero(keep)
+        return self.take(np.flatnonzero(keep))
+
+    def take(self, picked: np.ndarray) -> CandidateRows:
+        """The rows at these positions, in this order."""
         return CandidateRows(
             self.ids[picked],
             self.articles[picked],

@@ -257,7 +257,7 @@ class ShardedIndex:
         for part in parts[1:]:
             rows = rows.join(part)
         order = {i: n for n, i in enumerate(wanted)}
-        return _reordered(rows, np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
+        return rows.take(np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
 
     def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
         return np.concatenate([np.zeros(0, dtype=np.int64), *self._each("story_chunk_ids", story, where)])
@@ -306,17 +306,6 @@ def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.n
     scores = np.concatenate([np.zeros(0, dtype=np.float32), *(r[1] for r in results)])
     order = np.argsort(-scores, kind="stable")[:limit]
     return ids[order], scores[order]
-
-
-def _reordered(rows: CandidateRows, order: np.ndarray) -> CandidateRows:
-    return CandidateRows(
-        rows.ids[order],
-        rows.articles[order],
-        rows.dates[order],
-        [rows.sources[i] for i in order],
-        [rows.stories[i] for i in order],
-        rows.vectors[order],
-    )
 
 
 def _reverse(iso: str) -> str:
