@@ -28,7 +28,7 @@ import numpy as np
 from .config import Config, Mode
 from .evidence import support
 from .freshness import newer_on_subject
-from .query import Query, asks_yes_or_no
+from .query import Query
 from .records import Article, Chunk, Citation, Passage
 from .status import status_sentences
 from .storage import AnyIndex, CandidateRows, Filter
@@ -45,7 +45,7 @@ def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, co
             return []
         chosen = _spread(scores, k, config)
         passages = _passages(idx, scores, chosen, query, config)
-        return _newer_leads(passages, query, config) if query.status or asks_yes_or_no(query.text) else passages
+        return _newer_leads(passages, query, config) if query.status else passages
 
 
 def narrowed(where: Filter, since: object, until: object) -> Filter:
