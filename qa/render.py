@@ -78,7 +78,9 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     lines = [f"{head}: {quoted(lead)}"]
     if result.unsupported:  # a multi-part question answered in part says which part found nothing
         missing = "; ".join(f"“{escape(part)}”" for part in result.unsupported)
-        lines.insert(0, f"{bold('Partly answered.')} Nothing in these articles supports: {missing}\n")
+        # Support is measured, not proven (qa/evidence.py): a part below the bar may still be answered
+        # in the passages, so the answer says it found little, not that there is nothing.
+        lines.insert(0, f"{bold('Partly answered.')} Little or no support found in these articles for: {missing}\n")
     if result.others:
         lines += ["", bold("Earlier and undated reports:" if result.others_earlier else "Other reports:")]
         lines += [f"- {format_date(r.date) if r.date else 'Undated'}, {escape(r.outlet)}: {quoted(r)}" for r in result.others]
