@@ -1,105 +1,94 @@
-"""Calibrate abstention (`Config.min_score`) on measurements, not guesses.
+"""Calibrate abstention (`Config.min_support`, `Config.min_part_support`) on measurements.
 
-For every question of the development set (609-article index), the seed set (two-article
-index) and the story set, it computes the evidence the top `k` passages carry:
+For every question of the tuning parts (`dev-*`) of the question sets over the 609-article corpus
+(`dev_questions.jsonl`, and issue 19's `questions/multipart.jsonl` and `questions/single_status.jsonl`)
+and of the seed set (two-article index), it takes the passages `answer()` would judge (the top
+`k`) and, for each part of the question (`qa/parts.py`; a question of one part is one part), the
+best support a passage gives it (`qa/evidence.py`: cosine + BM25 share + idf-weighted share of the
+part's own words).
 
-- `cosine`: the best cosine similarity of question and passage;
-- `best`: the best share of the question's BM25 weight that one passage reaches.
+For each threshold it prints, per set: answerable questions fully supported, answerable ones
+answered at all (some part supported), unanswerable ones not fully supported, unanswerable ones
+"not found". Questions of one part and parts of multi-part questions are printed apart, since
+they have a threshold each. `--part held` gives the same on the held-aside parts: look at them
+once, at the end.
 
-(A third signal, the IDF-weighted share of the question's words that the passages hold together,
-was measured in issue 7 and rejected: its scale depends on the index's size; bench/README.md.)
-
-It prints the separation of answerable and unanswerable questions for each candidate signal,
-the threshold that best balances answered and declined rates on the tuning part (`dev-*`), and
-what that threshold gives on the held-aside part (`held-*`) and on the other sets.
-
-    .venv/bin/python bench/calibrate.py
+    .venv/bin/python bench/calibrate.py [--part dev|held]
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 from pathlib import Path
 
-import numpy as np
+from run_eval import corpus_index
 
 import qa
+from qa.engine import engine_for
 from qa.evaluation import load_questions
+from qa.retrieval import search
+from qa.storage import Filter
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
-SETS = [
-    ("dev set", ROOT / "bench" / "dev_questions.jsonl", OUT / "multihop" / "default"),
-    ("seeds", ROOT.parent / "shared" / "eval" / "seed_questions.jsonl", OUT / "seeds" / "default"),
-    ("stories", ROOT / "bench" / "story_questions.jsonl", OUT / "stories" / "default"),
-]
-SIGNALS = {
-    "cosine + best": lambda f: f["cosine"] + f["best"],
-    "cosine": lambda f: f["cosine"],
+CORPUS_SETS = {
+    "dev_questions": ROOT / "bench" / "dev_questions.jsonl",
+    "multipart": ROOT / "bench" / "questions" / "multipart.jsonl",
+    "single_status": ROOT / "bench" / "questions" / "single_status.jsonl",
 }
+SEEDS = ROOT.parent / "shared" / "eval" / "seed_questions.jsonl"
 
 
-def features(name: str, questions: Path, index: Path) -> list[dict[str, float | str | bool]]:
-    config = qa.Config(index=index)
+def best_support(config: qa.Config, questions: list) -> list[tuple[bool, list[float]]]:
+    """(answerable, best support of each part) per question."""
+    engine = engine_for(config.index, config)
+    index = engine.index()
     rows = []
-    for q in load_questions(questions):
-        passages = qa.retrieve(q.question, k=config.k, index=index, config=config)
-        cosine = max(p.similarity for p in passages) if passages else 0.0
-        best = max(p.keyword for p in passages) if passages else 0.0
-        rows.append({"id": q.id, "answerable": bool(q.quotes), "cosine": cosine, "best": best})
+    for q in questions:
+        query, _ = engine.make_query(q.question, index)
+        passages = search(index, query, config.k, mode=config.mode, where=Filter(), config=config)
+        rows.append((bool(q.quotes), [max((p.support[n] for p in passages), default=0.0) for n in range(len(query.parts))]))
     return rows
 
 
-def balanced(rows: list[dict], signal) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    """The threshold maximising (answered rate + declined rate) / 2, and those two rates."""
-    values = sorted({signal(r) for r in rows})
-    best = (0.0, 0.0, 0.0)
-    for threshold in values:
-        answered, declined = rates(rows, signal, threshold)
-        if (answered + declined) / 2 > (best[1] + best[2]) / 2:
-            best = (threshold, answered, declined)
-    return best
+def shares(rows: list[tuple[bool, list[float]]], threshold: float) -> tuple[float, ...]:
+    answerable = [b for a, b in rows if a]
+    unanswerable = [b for a, b in rows if not a]
 
+    def share(items: list[list[float]], test: object) -> float:
+        return sum(test(b) for b in items) / len(items) if items else float("nan")  # type: ignore[operator]
 
-def rates(rows: list[dict], signal, threshold: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    good = [signal(r) >= threshold for r in rows if r["answerable"]]
-    bad = [signal(r) < threshold for r in rows if not r["answerable"]]
-    return float(np.mean(good)) if good else float("nan"), float(np.mean(bad)) if bad else float("nan")
+    return (
+        share(answerable, lambda b: all(x >= threshold for x in b)),
+        share(answerable, lambda b: any(x >= threshold for x in b)),
+        share(unanswerable, lambda b: not all(x >= threshold for x in b)),
+        share(unanswerable, lambda b: not any(x >= threshold for x in b)),
+    )
 
 
 def main() -> None:
-    measured = {}
-    for name, questions, index in SETS:
-        if not questions.exists() or not index.exists():
-            print(
-                f"{name}: skipped ({questions} or {index} missing; run bench/run_eval.py, bench/bench_build.py and bench/stories.py first)"
-            )
-            continue
-        measured[name] = features(name, questions, index)
-    (OUT / "calibration.json").write_text(json.dumps(measured, indent=1))
-    dev = [r for r in measured.get("dev set", []) if str(r["id"]).startswith("dev")]
-    for label, signal in SIGNALS.items():
-        print(f"\n== {label} ==")
-        if dev:
-            threshold, answered, declined = balanced(dev, signal)
-            print(f"tuning part: best balanced threshold {threshold:.3f}: answered {answered:.3f}, declined {declined:.3f}")
-        for name, rows in measured.items():
-            parts = (
-                {"held": [r for r in rows if str(r["id"]).startswith("held")], "all": rows}
-                if name == "dev set"
-                else {"all": rows}
-            )
-            for part, subset in parts.items():
-                answerable = sorted(signal(r) for r in subset if r["answerable"])
-                unanswerable = sorted(signal(r) for r in subset if not r["answerable"])
-                line = f"  {name}/{part}: answerable min {answerable[0]:.3f} median {np.median(answerable):.3f}"
-                if unanswerable:
-                    line += f"; unanswerable median {np.median(unanswerable):.3f} max {unanswerable[-1]:.3f}"
-                if dev:
-                    answered, declined = rates(subset, signal, threshold)
-                    line += f"; at {threshold:.3f}: answered {answered:.3f}, declined {declined:.3f}"
-                print(line)
-    print(f"\nconfigured: min_score = {qa.Config().min_score} on cosine + best")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", choices=["dev", "held"], default="dev")
+    args = parser.parse_args()
+    corpus = corpus_index()
+    measured: dict[str, list[tuple[bool, list[float]]]] = {}
+    for name, path in CORPUS_SETS.items():
+        measured[name] = best_support(corpus, [q for q in load_questions(path) if q.id.startswith(args.part)])
+    if SEEDS.exists() and args.part == "dev":
+        seeds = qa.Config(articles=ROOT / "articles", index=ROOT / "bench" / "out" / "seeds" / "default")
+        if not seeds.index.exists():
+            qa.build_index(seeds)
+        measured["seeds"] = best_support(seeds, load_questions(SEEDS))
+    config = qa.Config()
+    print("answerable: fully supported / answered at all; unanswerable: not fully supported / not found")
+    for kind, one_part, configured in (("one part", True, config.min_support), ("multi-part", False, config.min_part_support)):
+        print(f"\n== questions of {kind} (configured: {configured}) ==")
+        for threshold in sorted({round(configured + d, 2) for d in (-0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2)}):
+            cells = []
+            for name, rows in measured.items():
+                picked = [r for r in rows if (len(r[1]) == 1) == one_part]
+                if picked:
+                    cells.append(f"{name} " + "/".join(f"{x:.2f}" for x in shares(picked, threshold)) + f" (n={len(picked)})")
+            print(f"{threshold:5.2f}{' *' if threshold == configured else '  '} " + "; ".join(cells))
 
 
 if __name__ == "__main__":

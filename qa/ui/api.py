@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, shown
@@ -118,30 +118,33 @@ def create_api(service: Service, changes: Changes) -> FastAPI:
         except Exception:  # noqa: BLE001 - logged with its traceback by internal_error; the client sees one line
             raise HTTPException(500, internal_error("answering over the JSON API").replace("**", "")) from None
 
-    def retrieve(request: RetrieveRequest) -> dict[str, Any]:
+    # Answers are returned as made (orjson, no response model): FastAPI's own encoding of a large
+    # nested answer cost more than the answer itself (bench/README.md, issue 21).
+    def retrieve(request: RetrieveRequest) -> ORJSONResponse:
         arguments = request.model_dump(exclude={"question"}, exclude_none=True)
-        return {"passages": [passage_json(p) for p in answered(lambda: service.retrieve(request.question, **arguments))]}
+        found = answered(lambda: service.retrieve(request.question, **arguments))
+        return ORJSONResponse({"passages": [passage_json(p) for p in found]})
 
-    def answer(request: AnswerRequest) -> dict[str, Any]:
+    def answer(request: AnswerRequest) -> ORJSONResponse:
         arguments = request.model_dump(exclude={"question"}, exclude_none=True)
-        return to_json(answered(lambda: service.answer(request.question, **arguments)))  # type: ignore[return-value]
+        return ORJSONResponse(to_json(answered(lambda: service.answer(request.question, **arguments))))
 
     @api.get("/retrieve", dependencies=[Depends(limited)])
-    def retrieve_get(query: Annotated[RetrieveRequest, Query()]) -> dict[str, Any]:
+    def retrieve_get(query: Annotated[RetrieveRequest, Query()]) -> ORJSONResponse:
         """The passages that best answer the question, the newest report first for a status question."""
         return retrieve(query)
 
     @api.post("/retrieve", dependencies=[Depends(limited)])
-    def retrieve_post(body: RetrieveRequest) -> dict[str, Any]:
+    def retrieve_post(body: RetrieveRequest) -> ORJSONResponse:
         return retrieve(body)
 
     @api.get("/answer", dependencies=[Depends(limited)])
-    def answer_get(query: Annotated[RetrieveRequest, Query()]) -> dict[str, Any]:
+    def answer_get(query: Annotated[RetrieveRequest, Query()]) -> ORJSONResponse:
         """The answer, as `qa ask --json` gives it."""
         return answer(AnswerRequest(**query.model_dump()))
 
     @api.post("/answer", dependencies=[Depends(limited)])
-    def answer_post(body: AnswerRequest) -> dict[str, Any]:
+    def answer_post(body: AnswerRequest) -> ORJSONResponse:
         return answer(body)
 
     @api.get("/status")
