@@ -102,6 +102,11 @@ def test_the_verdict_and_the_newest_report_are_in_view_and_nothing_scrolls_sidew
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(OUT / f"index-panel-{width}.png"), full_page=True)
     page.goto(url)
+    # The new outlet is in the sources filter without a restart (issue 21): listed from the index as it is now.
+    page.get_by_text("Filters").click()
+    page.locator("#qa-sources input").click()
+    expect(page.get_by_role("option", name="Island Post")).to_be_visible(timeout=WAIT)
+    page.keyboard.press("Escape")
     _ask(page, f"Which lighthouse keeper retired after forty years, {keeper}?")
     expect(page.locator("#qa-verdict")).to_contain_text(f"{keeper} retires from Skellig Rock", timeout=WAIT)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
