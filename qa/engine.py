@@ -20,7 +20,7 @@ import numpy as np
 
 from .answer import compose
 from .config import Config, Mode
-from .embedding import Encoder, shared_encoder
+from .embedding import Encoder, encoder_key, load_encoder
 from .errors import IndexMismatchError, InvalidRequest, NoMatchError, shown
 from .parts import content_terms, split_parts
 from .query import (
@@ -38,7 +38,7 @@ from .records import Answer, Passage
 from .retrieval import search
 from .storage import AnyIndex, Filter, Index, ShardedIndex, open_index
 
-__all__ = ["Engine", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
+__all__ = ["Engine", "Loaded", "LOADED", "shared_encoder", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
 
 
 def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
@@ -230,21 +230,46 @@ def _with_context(question: str, history: Sequence[Any] | None) -> str:
     return question
 
 
-_ENGINES: dict[tuple[str, Config], Engine] = {}
-_ENGINES_LOCK = threading.Lock()
+class Loaded:
+    """Everything this process has loaded, in one place: one engine per index and configuration
+    (each holding its index generation and caches), and one encoder per model setting, shared by
+    reference between those engines and with the builds that run in this process."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, Config], Engine] = {}
+        self._encoders: dict[tuple[object, ...], Encoder] = {}
+        self._lock = threading.Lock()
+
+    def encoder(self, config: Config) -> Encoder:
+        key = encoder_key(config)
+        with self._lock:
+            if key not in self._encoders:
+                self._encoders[key] = load_encoder(config)
+            return self._encoders[key]
+
+    def engine(self, path: Path, config: Config) -> Engine:
+        key = (str(path.absolute()), config)
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = Engine(config, path)
+            return self._engines[key]
+
+
+#: The process's one owner of loaded state (`qa.retrieve`, `qa.answer` and builds go through it).
+LOADED = Loaded()
+
+
+def shared_encoder(config: Config) -> Encoder:
+    """The loaded encoder for `config`'s model settings (loaded on first use)."""
+    return LOADED.encoder(config)
 
 
 def engine_for(index: AnyIndex | Path | str | None = None, config: Config | None = None) -> Engine:
-    """The cached engine for an index (an `Index` or `ShardedIndex`, a folder path, or the configured default)."""
+    """The engine for an index (an `Index` or `ShardedIndex`, a folder path, or the configured default)."""
     config = config or Config.from_env()
     if isinstance(index, (Index, ShardedIndex)):
         index = index.path
-    path = Path(index) if index is not None else Path(config.index)
-    key = (str(path.absolute()), config)
-    with _ENGINES_LOCK:
-        if key not in _ENGINES:
-            _ENGINES[key] = Engine(config, path)
-        return _ENGINES[key]
+    return LOADED.engine(Path(index) if index is not None else Path(config.index), config)
 
 
 def load_index(index: AnyIndex | Path | str | None = None, config: Config | None = None) -> AnyIndex:

@@ -60,7 +60,7 @@ def check_question(engine: Engine, question: object) -> None:
 
 
 def chunker_for(config: Config) -> Chunker:
-    from qa.embedding import shared_encoder
+    from qa.engine import shared_encoder
 
     encoder = shared_encoder(config)
     return Chunker(encoder, max_tokens=min(config.chunk_tokens, encoder.max_tokens), model_id=encoder.model_id)

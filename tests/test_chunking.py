@@ -6,7 +6,7 @@ from conftest import ARTICLES
 
 from qa import Config
 from qa.chunking import Chunker, embed_text, split_sentences
-from qa.embedding import shared_encoder
+from qa.engine import shared_encoder
 from qa.ingest import load_articles
 from qa.records import Article
 

@@ -8,8 +8,9 @@ from dataclasses import replace
 import numpy as np
 
 from qa.config import Config
-from qa.embedding import resolve_model, shared_encoder
+from qa.embedding import resolve_model
 from qa.embedding.onnx_backend import onnx_model
+from qa.engine import shared_encoder
 
 TEXTS = [
     "Did the summit happen?",

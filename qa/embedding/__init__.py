@@ -24,7 +24,6 @@ import importlib.metadata
 import importlib.resources
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from ..config import DEFAULT_MODEL, Config
 from ..errors import QAError
 from .base import Encoder, ModelFiles
 
-__all__ = ["Encoder", "load_encoder", "shared_encoder", "resolve_model", "ModelLoadError", "ModelFiles"]
+__all__ = ["Encoder", "load_encoder", "encoder_key", "resolve_model", "ModelLoadError", "ModelFiles"]
 
 
 class ModelLoadError(QAError):
@@ -124,13 +123,9 @@ def load_encoder(config: Config) -> Encoder:
         ) from error
 
 
-_ENCODERS: dict[tuple[object, ...], Encoder] = {}
-_LOADING = threading.Lock()
-
-
-def shared_encoder(config: Config) -> Encoder:
-    """One loaded encoder per model setting and process, shared by builds and queries."""
-    key = (
+def encoder_key(config: Config) -> tuple[object, ...]:
+    """The settings an encoder depends on: two configurations equal here share one loaded encoder."""
+    return (
         config.model,
         config.backend,
         config.quantize,
@@ -139,7 +134,3 @@ def shared_encoder(config: Config) -> Encoder:
         config.threads,
         str(config.cache_dir),
     )
-    with _LOADING:
-        if key not in _ENCODERS:
-            _ENCODERS[key] = load_encoder(config)
-        return _ENCODERS[key]

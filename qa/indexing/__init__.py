@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from ..embedding import shared_encoder
+from ..engine import shared_encoder
 from ..errors import BuildError
 from ..records import IngestWarning
 from ..storage import FILE_NAME, Index, is_legacy, read_meta

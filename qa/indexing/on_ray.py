@@ -70,7 +70,7 @@ class _Embedder:
     """A Ray actor: the configured encoder, loaded once; embeds a batch of texts and their sentence spans."""
 
     def __init__(self, config: Config) -> None:
-        from ..embedding import shared_encoder
+        from ..engine import shared_encoder
 
         self.encoder = shared_encoder(config)
 

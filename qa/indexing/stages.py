@@ -18,8 +18,8 @@ import numpy as np
 
 from ..chunking import Chunker, chunk_or_reason
 from ..config import Config
-from ..embedding import shared_encoder
 from ..embedding.base import Spans
+from ..engine import shared_encoder
 from ..ingest.pool import Parsed, ParseJob, parse_jobs
 from ..records import Article, Chunk
 

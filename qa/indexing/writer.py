@@ -21,7 +21,8 @@ import numpy as np
 
 from ..chunking import embed_prefix, embed_text
 from ..config import Config
-from ..embedding import Encoder, shared_encoder
+from ..embedding import Encoder
+from ..engine import shared_encoder
 from ..errors import BuildError
 from ..ingest import INGEST_VERSION
 from ..records import Article, Chunk, IngestWarning
