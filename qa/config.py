@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .errors import QAError
 
-__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "Mode", "Backend"]
+__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "MAX_K", "Mode", "Backend"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Backend = Literal["auto", "onnx", "torch"]
@@ -61,6 +61,11 @@ class Config:
     #: An article whose cleaned text is longer than this is skipped: 200,000 characters is ten times a
     #: long news feature, and would be about 200 chunks to embed (a 5 MB pasted dump would be 4,000).
     max_article_chars: int = 200_000
+    #: HTML pages with more elements are refused: a real news page has 1,000–5,000, and trafilatura
+    #: takes ~0.1 ms per element (bench/fuzz.py).
+    max_html_elements: int = 30_000
+    #: Worker processes that parse files (0: one per core, at most 4).
+    parse_workers: int = 0
     #: A file whose parsing takes longer than this is skipped (its worker process is killed).
     #: Every parser is linear-time; the slowest of 10,000 fuzzed files took well under a second.
     parse_seconds: float = 30.0
@@ -114,6 +119,9 @@ class Config:
     #: (measured at 1M chunks by bench/million.py; figures in bench/README.md).
     exact_below: int = 200_000
     ivf_nprobe: int = 48
+    #: An IVF index is retrained from the stored vectors once it holds this many times the chunks it
+    #: was trained on; in between, new vectors are added to the trained one.
+    ivf_retrain_factor: float = 4.0
     #: A filter admitting at most this many chunks goes into FAISS as an id list; a broader one is
     #: applied after an over-fetching search (listing one large outlet's 100k ids at 1M chunks: 0.13 s).
     listed_filter_max: int = 50_000
@@ -136,6 +144,10 @@ class Config:
     shard_workers: Literal["local", "ray"] = "local"
     #: The Ray cluster for `shard_workers=ray` and `qa build --ray` (empty: start a local one).
     ray_address: str = ""
+    #: `qa build --ray`: rows per batch sent to a chunking or embedding actor, and files per Ray Data
+    #: run (what the driver holds at once).
+    ray_batch_size: int = 32
+    ray_window: int = 4096
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
@@ -169,9 +181,12 @@ class ConfigError(QAError, ValueError):
     """A setting that cannot be used; the message names it (and its `QA_` variable) on one line."""
 
 
+#: The most passages one question may ask for (`k`), whatever the configured default.
+MAX_K = 100
+
 #: Ranges of the numeric settings (inclusive; `None`: unbounded).
 _RANGES: dict[str, tuple[float | None, float | None]] = {
-    "k": (1, 100),
+    "k": (1, MAX_K),
     "bm25_weight": (0, 1),
     "min_support": (0, None),
     "min_part_support": (0, None),
@@ -198,6 +213,11 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "threads": (0, 1024),
     "exact_below": (0, None),
     "ivf_nprobe": (1, 100_000),
+    "ivf_retrain_factor": (1, None),
+    "max_html_elements": (1, None),
+    "parse_workers": (0, 64),
+    "ray_batch_size": (1, 100_000),
+    "ray_window": (1, None),
     "listed_filter_max": (0, None),
     "port": (0, 65535),
     "concurrency": (1, 1024),

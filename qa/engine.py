@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .answer import compose
-from .config import Config, Mode
+from .config import MAX_K, Config, Mode
 from .embedding import Encoder, encoder_key, load_encoder
 from .errors import IndexMismatchError, InvalidRequest, NoMatchError, shown
 from .parts import content_terms, split_parts
@@ -204,8 +204,8 @@ def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
 
 def _k(k: int | None, config: Config) -> int:
     k = config.k if k is None else k
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100:
-        raise InvalidRequest(f"k must be a whole number from 1 to 100, not {shown(repr(k))}")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise InvalidRequest(f"k must be a whole number from 1 to {MAX_K}, not {shown(repr(k))}")
     return k
 
 

@@ -41,7 +41,6 @@ from .stages import Log, Stages, chunker_for
 
 __all__ = ["RayStages"]
 
-_WINDOW = 4096  #: files per Ray Data run: bounds the bytes held by the driver at once
 _WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -145,7 +144,7 @@ class RayStages(Stages):
 
     def parse(self, jobs: Iterable[ParseJob], config: Config) -> Iterator[tuple[ParseJob, Parsed]]:
         source = iter(jobs)
-        while window := [job for _, job in zip(range(_WINDOW), source)]:
+        while window := [job for _, job in zip(range(config.ray_window), source)]:  # bounds the bytes the driver holds
             parsed = self._run(window, _parse_batch, fn_kwargs={"seconds": config.parse_seconds}, batch_size=16, num_cpus=1)
             yield from zip(window, parsed)
 
@@ -155,7 +154,7 @@ class RayStages(Stages):
             _Chunker,
             fn_constructor_kwargs={"config": self._one_thread(config)},
             compute=self._actors(),
-            batch_size=32,
+            batch_size=config.ray_batch_size,
             num_cpus=1,
         )
         return per_article
@@ -170,7 +169,7 @@ class RayStages(Stages):
             log,
             fn_constructor_kwargs={"config": self._one_thread(config)},
             compute=self._actors(),
-            batch_size=32,
+            batch_size=config.ray_batch_size,
             num_cpus=1,
         )
         if not results:

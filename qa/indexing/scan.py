@@ -179,7 +179,7 @@ class Scanner:
                     keep(rel, stat.st_size, stat.st_mtime_ns, digest, before)
                     continue
                 read[rel] = (stat.st_size, stat.st_mtime_ns, digest)
-                yield ParseJob(rel, raw, path.suffix, self.config.max_article_chars)
+                yield ParseJob(rel, raw, path.suffix, self.config.max_article_chars, self.config.max_html_elements)
 
         for job, parsed in self.stages.parse(jobs(), self.config):
             size, mtime, digest = read.pop(job.rel)

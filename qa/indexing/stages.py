@@ -62,7 +62,7 @@ class LocalStages(Stages):
     name = "local"
 
     def parse(self, jobs: Iterable[ParseJob], config: Config) -> Iterator[tuple[ParseJob, Parsed]]:
-        return parse_jobs(jobs, seconds=config.parse_seconds)
+        return parse_jobs(jobs, seconds=config.parse_seconds, workers=config.parse_workers or None)
 
     def chunk(self, articles: Sequence[Article], config: Config) -> list[list[Chunk] | str]:
         chunker = chunker_for(config)

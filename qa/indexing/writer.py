@@ -174,6 +174,7 @@ class Writer:
             dimension=encoder.dimension,
             exact_below=self.config.exact_below,
             nprobe=self.config.ivf_nprobe,
+            retrain=self.config.ivf_retrain_factor,
         )
         articles, count = new.counts()
         new.publish(

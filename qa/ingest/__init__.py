@@ -62,7 +62,9 @@ def load_articles(
     return articles, warnings
 
 
-def parse_bytes(raw: bytes, suffix: str, rel: str, *, max_chars: int = 200_000) -> tuple[list[Article], list[str]]:
+def parse_bytes(
+    raw: bytes, suffix: str, rel: str, *, max_chars: int = 200_000, max_elements: int = 30_000
+) -> tuple[list[Article], list[str]]:
     """The articles in one file's bytes and notes on how it was read; raises `IngestError` if none.
 
     Anything else a parser raises on hostile input is turned into an `IngestError` here, so one
@@ -75,7 +77,7 @@ def parse_bytes(raw: bytes, suffix: str, rel: str, *, max_chars: int = 200_000) 
             articles, record_notes = parse_records(text, rel, jsonl=suffix == ".jsonl")
             notes += record_notes
         elif suffix in HTML_SUFFIXES:
-            articles = [parse_html(text, rel)]
+            articles = [parse_html(text, rel, max_elements)]
         else:
             articles = [parse_markdown(text, rel, notes)]
     except IngestError:

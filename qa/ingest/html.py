@@ -18,7 +18,6 @@ from .fields import IngestError, make_article
 
 __all__ = ["parse_html", "page_date"]
 
-_MAX_ELEMENTS = 30_000  # a real news page has 1,000–5,000; trafilatura takes ~0.1 ms per element (bench/fuzz.py)
 _PUBLISHED_META = {
     "article:published_time",
     "og:published_time",
@@ -39,7 +38,7 @@ _PUBLISHED_META = {
 _LD_PUBLISHED = re.compile(r'"datePublished"\s{0,5}:\s{0,5}"([^"]{4,40})"')
 
 
-def parse_html(html: str, article_id: str) -> Article:
+def parse_html(html: str, article_id: str, max_elements: int = 30_000) -> Article:
     """An HTML page's main text and metadata; every extracted block stays a paragraph."""
     import trafilatura  # imported here: it takes a second and only HTML needs it
     from trafilatura.utils import load_html
@@ -47,8 +46,8 @@ def parse_html(html: str, article_id: str) -> Article:
     tree = load_html(html)
     if tree is None:
         raise IngestError("not an HTML document")
-    if sum(1 for _ in tree.iter()) > _MAX_ELEMENTS:
-        raise IngestError(f"over {_MAX_ELEMENTS:,} HTML elements")
+    if sum(1 for _ in tree.iter()) > max_elements:
+        raise IngestError(f"over {max_elements:,} HTML elements (QA_MAX_HTML_ELEMENTS)")
     own_date, heading = page_date(tree), _first_heading(tree)  # before trafilatura prunes the tree
     document = trafilatura.bare_extraction(tree, with_metadata=True, include_comments=False, include_tables=False)
     if document is None or isinstance(document, dict) or not (document.text or "").strip():

@@ -35,6 +35,7 @@ class ParseJob:
     raw: bytes
     suffix: str
     max_chars: int = 200_000
+    max_elements: int = 30_000
 
 
 def parse_job(job: ParseJob) -> Parsed:
@@ -42,7 +43,7 @@ def parse_job(job: ParseJob) -> Parsed:
     from . import parse_bytes
 
     try:
-        return parse_bytes(job.raw, job.suffix, job.rel, max_chars=job.max_chars)
+        return parse_bytes(job.raw, job.suffix, job.rel, max_chars=job.max_chars, max_elements=job.max_elements)
     except IngestError as error:
         return error
     except BaseException as error:  # noqa: BLE001 - MemoryError and the like: this file only

@@ -299,16 +299,17 @@ class Generation:
         dimension: int,
         exact_below: int,
         nprobe: int,
+        retrain: float = 4.0,
     ) -> str:
         """The vector file of this generation: updated from the current one, or rebuilt from the stored
-        vectors when the index type changes with the size or an IVF index has outgrown its training (4×).
+        vectors when the index type changes with the size or an IVF index has outgrown its training (`retrain` times the chunks it was trained on).
         Returns the FAISS factory string."""
         self.doing("writing the vector index")
         meta, folder = self.store.meta, self.store.folder
         count = self.counts()[1]
         factory = factory_for(count, dimension, exact_below)
         trained_on = int(meta.get("trained_on") or 0)
-        rebuild = full or not meta or factory != meta.get("factory") or ("IVF" in factory and count > 4 * trained_on)
+        rebuild = full or not meta or factory != meta.get("factory") or ("IVF" in factory and count > retrain * trained_on)
         path = folder / vector_file(self.number)
         path.parent.mkdir(parents=True, exist_ok=True)
         if rebuild:

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import MAX_K
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError, QAError, shown
 from ..render import passage_json, to_json
 from .admin import Changes
@@ -36,7 +37,7 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(max_length=100_000)
-    k: int | None = Field(default=None, ge=1, le=100)
+    k: int | None = Field(default=None, ge=1, le=MAX_K)
     mode: Literal["hybrid", "dense", "bm25"] | None = None
     sources: list[str] | None = Field(default=None, max_length=200)
     since: str | None = Field(default=None, max_length=40)
