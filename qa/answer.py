@@ -45,7 +45,11 @@ def compose(
         )
 
     first = passages[0]
-    newer = newer_on_subject(first, passages, query.text, strict=False)
+    lead, lead_spans = _lead_sentence(query, first, config)
+    verdict = _verdict(lead, lead_spans)
+    # A newer report on the lead's subject is cited, and named before the verdict, when the answer
+    # states a status (a fact answer lists only what bears on the question).
+    newer = newer_on_subject(first, passages, query.text, strict=False) if verdict or query.status else []
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
@@ -66,7 +70,6 @@ def compose(
     newest_first = sorted(
         by_article.values(), key=lambda p: (p.article.id not in story, -(p.article.date or dt.date.min).toordinal())
     )
-    lead, lead_spans = _lead_sentence(query, first, config)
     cited = renumber([lead] + newest_first)
     cited_chunks = {p.chunk for p in cited}
     all_passages = renumber(cited + [p for p in passages if p.chunk not in cited_chunks])
@@ -96,7 +99,7 @@ def compose(
         lead.article.date,
         timeline,
         tuple(notes),
-        _cautioned(_verdict(cited[0], lead_spans), query, [p for p in cited if p.article.id in in_view]),
+        _cautioned(verdict, query, [p for p in cited if p.article.id in in_view]),
         len(cited),
         query.text,
         lead_report,
