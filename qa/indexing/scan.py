@@ -59,7 +59,7 @@ def _progress(files: list[tuple[Path, str]], shown: bool) -> Iterable[tuple[Path
     return tqdm(files, unit="file", desc="reading", leave=False, mininterval=1.0)
 
 
-# --- the writer ----------------------------------------------------------------------------------
+# --- the scanner ---------------------------------------------------------------------------------
 
 
 class Scanner:
