@@ -199,8 +199,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _build_the_sample_index(config: Config) -> None:
-    """On a fresh checkout the default index does not exist yet: `qa ask` builds it from the default
-    articles folder, as `qa serve` does, instead of failing. An index path given explicitly
+    """On a fresh checkout the default index does not exist yet: `qa ask` and `qa eval` build it from
+    the default articles folder, as `qa serve` does, instead of failing. An index path given explicitly
     (`--index`, `QA_INDEX`) is never built behind the user's back, and the Python API never builds."""
     default = Config()
     if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
@@ -221,6 +221,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 def _eval(args: argparse.Namespace, config: Config) -> int:
     from .evaluation import evaluate, format_report, load_questions
 
+    _build_the_sample_index(config)
     report = evaluate(load_questions(args.questions), k=args.k, mode=args.mode, config=config)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ARTICLES, NEWER
+from conftest import ARTICLES, NEWER, shared_file
 
 QA = [sys.executable, "-m", "qa.cli"]
 
@@ -106,3 +106,13 @@ def test_a_fresh_checkout_answers_its_first_question_by_building_the_sample_inde
         [*QA, "ask", "x", "--index", "elsewhere"], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
     )
     assert missing.returncode == 2 and "no index at elsewhere" in missing.stderr  # an index named explicitly is never built
+
+
+def test_qa_eval_on_a_fresh_checkout_builds_the_sample_index(tmp_path: Path) -> None:
+    questions = shared_file("eval/seed_questions.jsonl")
+    shutil.copytree(ARTICLES, tmp_path / "articles")
+    env = {k: v for k, v in os.environ.items() if k not in ("QA_INDEX", "QA_ARTICLES")} | {"HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([*QA, "eval", str(questions)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("No index at index/default yet; building it from articles")
+    assert "abstention accuracy (unanswerable declined): 1.000" in result.stdout
