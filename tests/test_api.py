@@ -112,12 +112,14 @@ def test_failed_logins_are_throttled(server: str) -> None:
         httpx.post(server + "admin/login", data={"username": "admin", "password": f"guess {n}"}, timeout=60).status_code
         for n in range(20)
     ]
-    assert codes[0] in (400, 401) and codes[-1] == 429
+    # Refused (429) once the free failures are spent; an attempt that lands after its back-off ends is
+    # refused by the password (400/401) instead: no attempt gets in, whatever the machine's speed.
+    assert codes[0] in (400, 401) and 429 in codes[5:] and set(codes) <= {400, 401, 429}
     api = [
         httpx.post(server + "api/admin/rebuild", headers={"Authorization": f"Bearer guess {n}"}, timeout=60).status_code
         for n in range(20)
     ]
-    assert set(api) <= {401, 429} and api[-1] == 429  # one throttle per client: the panel's failures count here too
+    assert set(api) <= {401, 429} and 429 in api  # one throttle per client: the panel's failures count here too
 
 
 def test_a_new_outlet_is_listed_after_qa_add_without_a_restart(seeds: Config, tmp_path: Path) -> None:
