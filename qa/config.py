@@ -148,11 +148,21 @@ class Config:
     #: run (what the driver holds at once).
     ray_batch_size: int = 32
     ray_window: int = 4096
+    #: The keyword index's writer: its memory budget in MB (tantivy needs at least 15 MB per thread)
+    #: and its indexing threads. One thread keeps a build's CPU for the encoder, which costs 100 times
+    #: more per chunk; the budget only bounds how often tantivy flushes a segment.
+    keyword_heap_mb: int = 64
+    keyword_threads: int = 1
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _checked(f.name, getattr(self, f.name)))
+        if self.keyword_heap_mb < 15 * self.keyword_threads:
+            raise ConfigError(
+                f"setting keyword_heap_mb (QA_KEYWORD_HEAP_MB) must be at least 15 per keyword thread "
+                f"({15 * self.keyword_threads} for {self.keyword_threads}), not {self.keyword_heap_mb}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
@@ -224,6 +234,8 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "rate_limit": (0, None),
     "max_request_bytes": (1, None),
     "max_upload_files": (1, 100_000),
+    "keyword_heap_mb": (15, 65_536),
+    "keyword_threads": (1, 64),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 

@@ -31,6 +31,10 @@ def test_settings_from_the_environment_are_typed() -> None:
         ({"QA_K": "4.5"}, "setting k (QA_K) must be a valid integer"),
         ({"QA_K": "0"}, "setting k (QA_K) must be from 1 to 100, not '0'"),
         ({"QA_CONCURRENCY": "x" * 500}, "setting concurrency (QA_CONCURRENCY) must be a valid integer"),
+        (
+            {"QA_KEYWORD_HEAP_MB": "20", "QA_KEYWORD_THREADS": "2"},
+            "setting keyword_heap_mb (QA_KEYWORD_HEAP_MB) must be at least 15 per keyword thread (30 for 2), not 20",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_that_names_it(environ: dict[str, str], message: str) -> None:

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from conftest import ARTICLES, NEWER, OLDER, write
 
 from qa.cleaning import clean_text
@@ -125,3 +126,20 @@ def test_bad_files_warn_and_the_rest_is_indexed(tmp_path: Path) -> None:
 
 def test_clean_text_keeps_paragraphs() -> None:
     assert clean_text("One.\nTwo.\n\n\nThree") == "One.\n\nTwo.\n\nThree"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        ("See [the report](https://en.wikipedia.org/wiki/Foo_(bar)) here.", "See the report here."),
+        ("**Talks** were *called off* on _Monday_.", "Talks were called off on Monday."),
+        ("Shares of AT&amp;T rose; `code` stays; \\*not emphasis\\*.", "Shares of AT&T rose; code stays; *not emphasis*."),
+        ("“It was a f*ing mess,” he said of the sh*t show.", "“It was a f*ing mess,” he said of the sh*t show."),
+        ("Read more at <https://example.com/a> ![chart](c.png) today.", "Read more at https://example.com/a today."),
+        ("snake_case_names and 5 * 3 * 2 stay as written [1].", "snake_case_names and 5 * 3 * 2 stay as written [1]."),
+    ],
+)
+def test_markdown_becomes_its_text(markdown: str, text: str) -> None:
+    """CommonMark's rules (markdown-it-py), not patterns: a URL with parentheses, single-star emphasis,
+    escapes and entities; asterisk censoring and intraword underscores are text."""
+    assert clean_text(markdown) == text

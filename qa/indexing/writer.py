@@ -75,7 +75,12 @@ class Writer:
             raise BuildError(
                 f"{self.target} is a shard set (made by `qa shard`); build its source index and run `qa shard` again"
             )
-        self.store = IndexStore(self.folder, self.target).__enter__()
+        self.store = IndexStore(
+            self.folder,
+            self.target,
+            keyword_heap_mb=self.config.keyword_heap_mb,
+            keyword_threads=self.config.keyword_threads,
+        ).__enter__()
         self.meta = self.store.meta
         self.scanner = Scanner(
             self.folder, self.meta, self.store.files(), self.store.article_hashes(), self.config, self.stages, self.log

@@ -81,7 +81,11 @@ def stage_keywords(folder: Path, current: str | None, name: str) -> None:
 
 
 class KeywordIndex:
-    def __init__(self, folder: Path, *, create: bool = False, name: str = KEYWORD_DIR) -> None:
+    def __init__(
+        self, folder: Path, *, create: bool = False, name: str = KEYWORD_DIR, heap_mb: int = 64, threads: int = 1
+    ) -> None:
+        """`heap_mb` and `threads` size the writer (`Config.keyword_heap_mb`, `keyword_threads`)."""
+        self._heap, self._threads = heap_mb * 1_000_000, threads
         path = folder / name
         if create:
             path.mkdir(parents=True, exist_ok=True)
@@ -171,7 +175,7 @@ class KeywordIndex:
     @property
     def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            self._writer = self._index.writer(heap_size=self._heap, num_threads=self._threads)
         return self._writer
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:

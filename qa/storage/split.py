@@ -132,7 +132,7 @@ def _write_shard(source: Index, folder: Path, number: int, shards: int, config: 
     )
     (folder / "vectors").mkdir()
     write_vectors(build_vectors(factory, ids, vectors), folder / vector_file(source.generation))
-    keywords = KeywordIndex(folder, create=True)
+    keywords = KeywordIndex(folder, create=True, heap_mb=config.keyword_heap_mb, threads=config.keyword_threads)
     tokens = 0
     for row in database.execute(
         f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"

@@ -62,8 +62,9 @@ def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> int:
 class IndexStore:
     """An index folder opened for writing, for the length of a `with` block (the writer lock held)."""
 
-    def __init__(self, folder: Path, target: Path) -> None:
+    def __init__(self, folder: Path, target: Path, *, keyword_heap_mb: int = 64, keyword_threads: int = 1) -> None:
         self.folder, self.target = folder, target
+        self.keyword_writer = {"heap_mb": keyword_heap_mb, "threads": keyword_threads}
 
     def __enter__(self) -> IndexStore:
         self._exit = ExitStack()
@@ -180,7 +181,7 @@ class Generation:
         meta = self.store.meta
         current = str(meta.get("keywords") or KEYWORD_DIR) if meta else None
         stage_keywords(self.store.folder, None if full else current, self.keyword_folder)
-        keywords = KeywordIndex(self.store.folder, create=True, name=self.keyword_folder)
+        keywords = KeywordIndex(self.store.folder, create=True, name=self.keyword_folder, **self.store.keyword_writer)
         stored = int(meta.get("chunks", 0)) if meta else 0
         if not full and keywords.size != stored:
             keywords.delete_all()
