@@ -49,7 +49,7 @@ class Config:
     #: The same for each part of a multi-part question (`qa/parts.py`): a clause is shorter than a
     #: question and its passages are chosen for it, so its support runs higher; a part below this
     #: is named as unsupported ("partly"), and a question none of whose parts reach it is "not found".
-    min_part_support: float = 1.85
+    min_part_support: float = 1.8
     #: Chunks are packed up to this many tokens, the title|source|date prefix included,
     #: and never beyond the model's own maximum sequence length.
     chunk_tokens: int = 256

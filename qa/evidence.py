@@ -8,10 +8,14 @@ penalised for asking several things):
 - meaning: the cosine of the part and the passage;
 - weight: the share of the BM25 score that the part's own words (less outlets and question
   words, `parts.content_terms`) could reach anywhere, that this passage reaches;
-- presence: the share of the part's own words, weighted by rarity (idf), that the passage or its
-  title holds. A word found nowhere in the index counts against the part at full weight: asking
-  about something no article mentions ("the moon hotel") is the mark of an unanswerable claim,
-  which the BM25 share alone cannot see (an absent word reaches nothing, and so costs nothing).
+- presence: the share of the part's own words, weighted by rarity (idf), that the title and two
+  consecutive sentences of the passage hold together (the best such window). A claim is stated in
+  a sentence or two; a 256-token passage holds enough words to cover a made-up claim by scattered
+  mentions ("left the United States" in one paragraph, "video link" in another), and measured on
+  the development questions the window declined twice as many unanswerable ones at the same
+  answered rate (bench/README.md). A word found nowhere in the index counts against the part at
+  full weight: asking about something no article mentions ("the moon hotel") is the mark of an
+  unanswerable claim, which the BM25 share alone cannot see (an absent word reaches nothing).
 
 `bench/calibrate.py` measures the threshold on the development questions.
 """
@@ -30,13 +34,15 @@ from .storage.keyword import analyze
 __all__ = ["support"]
 
 
-def support(idx: AnyIndex, parts: Sequence[Part], ids: np.ndarray, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-    """Support of each passage (rows: `ids`, their unit `vectors`, their text with the title) for
-    each part: an array of parts × passages."""
+def support(
+    idx: AnyIndex, parts: Sequence[Part], ids: np.ndarray, vectors: np.ndarray, texts: Sequence[tuple[str, Sequence[str]]]
+) -> np.ndarray:
+    """Support of each passage (rows: `ids`, their unit `vectors`, and their title and sentences)
+    for each part: an array of parts × passages."""
     out = np.zeros((len(parts), len(ids)), dtype=np.float32)
     if not len(ids):
         return out
-    held = [set(analyze(text)) for text in texts]
+    held = [_windows(title, sentences) for title, sentences in texts]
     for n, part in enumerate(parts):
         meaning = vectors @ part.vector
         content = list(part.content)
@@ -47,6 +53,15 @@ def support(idx: AnyIndex, parts: Sequence[Part], ids: np.ndarray, vectors: np.n
         _, chunks, holding = idx.term_statistics(content)
         rarity = [math.log(1 + (chunks - h + 0.5) / (h + 0.5)) for h in holding]
         total = max(sum(rarity), 1e-6)
-        presence = np.array([sum(r for term, r in zip(content, rarity) if term in terms) / total for terms in held])
+        presence = np.array(
+            [max(sum(r for term, r in zip(content, rarity) if term in window) for window in windows) / total for windows in held]
+        )
         out[n] = meaning + weight + presence
     return out
+
+
+def _windows(title: str, sentences: Sequence[str]) -> list[set[str]]:
+    """The terms of the title with each two consecutive sentences (with the one sentence, if alone)."""
+    title_terms = set(analyze(title))
+    terms = [set(analyze(s)) for s in sentences] or [set()]
+    return [title_terms | terms[i] | (terms[i + 1] if i + 1 < len(terms) else set()) for i in range(max(len(terms) - 1, 1))]

@@ -301,7 +301,7 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
     """Passages with citations: each cites its sentence that best answers the question (no model runs)."""
     loaded = idx.chunks([int(scores.rows.ids[j]) for j in chosen])
     chosen = [j for j in chosen if int(scores.rows.ids[j]) in loaded]  # not deleted by a build committed a moment ago
-    texts = [f"{loaded[int(scores.rows.ids[j])][1].title or ''}\n{_text(loaded[int(scores.rows.ids[j])])}" for j in chosen]
+    texts = [_title_and_sentences(loaded[int(scores.rows.ids[j])]) for j in chosen]
     supported = support(idx, query.parts, scores.rows.ids[chosen], scores.rows.vectors[chosen], texts)
     passages = []
     for rank, j in enumerate(chosen, 1):
@@ -343,9 +343,10 @@ def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, c
     return renumber(passages)
 
 
-def _text(loaded: tuple[Chunk, Article, np.ndarray]) -> str:
+def _title_and_sentences(loaded: tuple[Chunk, Article, np.ndarray]) -> tuple[str, list[str]]:
     chunk, article, _ = loaded
-    return article.text[chunk.start : chunk.end]
+    sentences = [article.text[s.start : s.end] for s in chunk.sentences] or [article.text[chunk.start : chunk.end]]
+    return article.title or "", sentences
 
 
 def renumber(passages: list[Passage]) -> list[Passage]:
