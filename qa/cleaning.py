@@ -27,6 +27,9 @@ _INLINE_MARKUP = re.compile(r"[\[\]*_`\\&<]")
 #: configuration, built once like a compiled pattern; it keeps no state between calls.
 _CENSORED = re.compile(r"(?<=\w)\*(?=\w)")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
+# Every link is a link, whatever its URL: only its text is kept, so a `javascript:` URL (which
+# markdown-it would otherwise leave in the text, unlinked) is dropped like any other.
+_MARKDOWN.validateLink = lambda url: True
 _HEADING = re.compile(r"^#{1,6}\s+")
 _BULLET = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,3}[.)])\s+")
 _RELATED = re.compile(

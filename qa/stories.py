@@ -9,7 +9,10 @@ asked for the further apart they were published; a story is what linked articles
 
 Assignment is online: articles are fed oldest first, and each one joins the story it links to
 best among those whose reports it links to at least half of, or starts a story of its own
-(stories do not grow by chaining one weak link after another). An incremental build feeds
+(stories do not grow by chaining one weak link after another). Two reports whose first sentences
+name different protagonists, each absent from the other's lead ("Homeware chain Bramble Home
+opened its flagship on Carrow High Street" and "Halvorsen & Pike will open its flagship on Carrow
+High Street"), are never linked, however many names of the place and the date they share. An incremental build feeds
 only its new articles against the stored ones, so nothing is re-clustered. Rarity of a name
 is judged against the whole corpus (inverse document frequency), floored at
 `story_min_corpus` articles so that in a tiny folder every name is not "rare".
@@ -33,10 +36,10 @@ import numpy as np
 from .config import Config
 from .records import Article
 
-__all__ = ["StoryMember", "names", "names_in", "assign_stories", "link_score", "linking_settings"]
+__all__ = ["StoryMember", "names", "names_in", "subject_in", "assign_stories", "link_score", "linking_settings"]
 
 #: Bumped whenever linking changes; an index linked otherwise is re-linked whole at the next build.
-LINKING_VERSION = 3
+LINKING_VERSION = 4  # 4: reports of different protagonists are not linked
 
 _LEAD_CHARS = 1500  # names of the lead: the body of a long article mentions everyone
 _WORD = re.compile(r"[A-Z][A-Za-z0-9'’\-]*[A-Za-z0-9]|[A-Z]")
@@ -53,6 +56,10 @@ _NOT_NAMES = frozenset(
 
 
 _SENTENCE_END = re.compile(r"(^|[.!?:;|/]['\"”’)]*)\s*$")
+_FIRST_SENTENCE = re.compile(r"[.!?]['\"”’)]*\s+(?=[A-Z\"“])|\n")
+_FIRST_SENTENCE_CHARS = 400
+#: What may join the words of one name: "Halvorsen & Pike", "Millbrook Food and Cider Fair".
+_NAME_JOINERS = frozenset({" ", " & ", " and ", " of ", " de ", "-"})
 
 
 def names(article: Article) -> frozenset[str]:
@@ -80,6 +87,25 @@ def names_in(lead: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def subject_in(lead: str) -> frozenset[str]:
+    """The report's protagonist: the first name of its first sentence, all its words ("Homeware
+    chain Bramble Home opened…" → bramble, home); empty when the first sentence names no one, or
+    only in one word."""
+    text = lead.lstrip()[:_FIRST_SENTENCE_CHARS]
+    end = _FIRST_SENTENCE.search(text)
+    sentence = text[: end.start() + 1] if end else text
+    known = names_in(sentence)
+    words = [m for m in _WORD.finditer(sentence) if m.group(0).removesuffix("'s").removesuffix("’s").casefold() in known]
+    run: list[str] = []
+    for n, match in enumerate(words):
+        if run and sentence[words[n - 1].end() : match.start()] not in _NAME_JOINERS:
+            break
+        run.append(match.group(0).removesuffix("'s").removesuffix("’s").casefold())
+    # One capitalised word is as often a place or an adjective ("the Tacoma data storage company",
+    # "its planned Spanish route") as the one the report is about; a name of two words rarely is.
+    return frozenset(run) if len(run) >= 2 else frozenset()
+
+
 @dataclass(frozen=True)
 class StoryMember:
     """What story linking knows of one article; stored in the index for incremental builds."""
@@ -89,6 +115,12 @@ class StoryMember:
     source: str | None
     names: frozenset[str]
     story: str  #: id of the story: the id of the article that started it
+    subject: frozenset[str] = frozenset()  #: `subject_in` its lead (empty in an index linked before version 4)
+
+
+def different_subjects(a: StoryMember, b: StoryMember) -> bool:
+    """Whether two reports are about different protagonists: each names one the other's lead never mentions."""
+    return bool(a.subject - b.names) and bool(b.subject - a.names)
 
 
 def linking_settings(config: Config) -> dict[str, float | int]:
@@ -129,7 +161,7 @@ def assign_stories(
     for `known`, row for row. Returns the members for `articles` only, in their order.
     """
     members = list(known)
-    fresh = [StoryMember(a.id, a.date, a.source, names(a), a.id) for a in articles]
+    fresh = [StoryMember(a.id, a.date, a.source, names(a), a.id, subject_in(a.text)) for a in articles]
     weight = _surprise(members + fresh, config)
     dimension = vectors.shape[1] if vectors.ndim == 2 else 0
     matrix = np.zeros((len(members) + len(articles), dimension), dtype=np.float32)
@@ -151,6 +183,8 @@ def assign_stories(
             similarity = matrix[candidates] @ vectors[i]
             for j, sim in zip(candidates, similarity):
                 other = members[j]
+                if different_subjects(fresh[i], other):
+                    continue
                 shared = sum(weight.get(n, 0.0) for n in found & other.names)
                 gap = abs((article.date - other.date).days) if article.date and other.date else None
                 score = link_score(float(sim), shared, gap, config)

@@ -18,6 +18,7 @@ import pytest
 from qa import Config, answer, build_index, retrieve
 from qa.engine import engine_for, load_index
 from qa.render import body
+from qa.stories import subject_in
 
 STORIES = Path(__file__).resolve().parents[1] / "bench" / "stories"
 
@@ -206,3 +207,68 @@ def test_a_later_report_of_another_event_does_not_lead_or_caution(launch: Config
     assert result.passages[0].article.id == "c-veltra.md" and "Orbitex" not in (result.verdict or "")
     older = answer("Will the Aurora-2 launch on March 15?", config=launch)
     assert all(p.article.id != "c-veltra.md" for p in older.passages[:1])
+
+
+# --- later reports that name nothing of the subject, and other events in the same place -----------
+
+SUSPENDED = """---
+title: Sprinter Dayo Femi-Ward suspended, will miss national championships
+date: 2022-02-15
+source: Track Bulletin
+---
+Sprinter Dayo Femi-Ward has been provisionally suspended by the Sport Integrity Panel after a positive test for a
+banned stimulant, and will miss the national championships in June. Femi-Ward, the reigning 100m national champion,
+denies wrongdoing and said he would appeal.
+"""
+BAN_LIFTED = """---
+title: Appeals tribunal lifts 100m champion's suspension
+date: 2022-05-30
+source: Athletics Insider
+---
+An appeals tribunal lifted the 100m national champion's suspension on Monday, ruling that his sample had been
+mishandled at the laboratory. The decision clears him to defend his title next month. The integrity panel said it
+would review its testing procedures.
+"""
+OTHER_SPRINTER = """---
+title: Sprinter Kofi Anansah suspended, will miss national championships
+date: 2022-06-08
+source: Track Bulletin
+---
+Sprinter Kofi Anansah has been provisionally suspended by the Sport Integrity Panel for missing three tests, and will
+miss the national championships later this month. The 200m runner said he would not contest the ruling.
+"""
+
+
+@pytest.fixture(scope="module")
+def sprinters(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    folder = tmp_path_factory.mktemp("sprinters")
+    for name, text in (("a-suspended.md", SUSPENDED), ("b-lifted.md", BAN_LIFTED), ("c-anansah.md", OTHER_SPRINTER)):
+        (folder / name).write_text(text, encoding="utf-8")
+    config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
+    build_index(config)
+    return config
+
+
+def test_a_report_of_another_protagonist_is_never_linked_or_made_to_lead(sprinters: Config) -> None:
+    """Same panel, same championships, same outlet, a week apart: another sprinter's suspension is another story."""
+    story = _story_of(sprinters)
+    assert story["c-anansah.md"] != story["a-suspended.md"]
+    result = answer("Will Dayo Femi-Ward miss the national championships?", config=sprinters)
+    assert result.passages[0].article.id != "c-anansah.md"
+
+
+def test_a_later_report_naming_nothing_of_the_subject_is_named_before_the_verdict(sprinters: Config) -> None:
+    """The tribunal's report names neither the sprinter nor the panel's full name, but shares the lead's words:
+    the answer never says "Suspended" without first naming it."""
+    result = answer("Will Dayo Femi-Ward miss the national championships?", config=sprinters)
+    assert result.answered and result.verdict
+    lead = result.passages[0].article.id
+    assert lead == "b-lifted.md" or result.verdict.startswith("A newer report may change this: 30 May 2022")
+
+
+def test_the_protagonist_is_the_first_name_of_the_first_sentence() -> None:
+    assert subject_in("Homeware chain Bramble Home opened its flagship on Carrow High Street.") == {"bramble", "home"}
+    assert subject_in("Department store group Halvorsen & Pike will open its flagship.") == {"halvorsen", "pike"}
+    # One capitalised word is as often a place or an adjective as a protagonist: none is taken.
+    assert subject_in("The board of the Tacoma data storage company removed its chief executive.") == set()
+    assert subject_in("An appeals tribunal lifted the champion's suspension on Monday.") == set()

@@ -124,9 +124,10 @@ class IndexStore:
             )
             if r[0] not in leaving
         ]
-        members = [
-            StoryMember(r[0], dt.date.fromordinal(r[1]) if r[1] else None, r[2], frozenset(json.loads(r[4])), r[3]) for r in rows
-        ]
+        members = []
+        for r in rows:
+            names, subject = _read_names(r[4])
+            members.append(StoryMember(r[0], dt.date.fromordinal(r[1]) if r[1] else None, r[2], names, r[3], subject))
         return members, self.lead_vectors(rows, dimension)
 
     def staying_articles(self, leaving: set[str], dimension: int) -> tuple[list[Article], np.ndarray]:
@@ -240,7 +241,7 @@ class Generation:
                     article.author,
                     article.text,
                     member.story,
-                    json.dumps(sorted(member.names)),
+                    _names_json(member),
                 ),
             )
             keys[article.id] = int(cursor.lastrowid or 0)
@@ -267,7 +268,7 @@ class Generation:
         """Kept articles moved into other stories (the linking rules changed)."""
         self.db.executemany(
             "UPDATE articles SET story = ?, names = ? WHERE id = ?",
-            [(m.story, json.dumps(sorted(m.names)), m.article_id) for m in members],
+            [(m.story, _names_json(m), m.article_id) for m in members],
         )
 
     def record_files(self, files: dict[str, FileRecord], *, only: bool) -> None:
@@ -331,3 +332,16 @@ class Generation:
         self.doing("writing the metadata")
         meta = meta | {"generation": self.number, "keywords": self.keyword_folder, "vectors": vector_file(self.number)}
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+
+
+def _names_json(member: StoryMember) -> str:
+    """The `names` column: the names a report was linked by, and its protagonist (`stories.subject_in`)."""
+    return json.dumps({"names": sorted(member.names), "subject": sorted(member.subject)})
+
+
+def _read_names(stored: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Names and protagonist from the `names` column; an index linked before version 4 stored a list of names."""
+    value = json.loads(stored)
+    if isinstance(value, list):
+        return frozenset(value), frozenset()
+    return frozenset(value["names"]), frozenset(value["subject"])
