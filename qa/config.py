@@ -153,6 +153,11 @@ class Config:
     #: more per chunk; the budget only bounds how often tantivy flushes a segment.
     keyword_heap_mb: int = 64
     keyword_threads: int = 1
+    #: A build commits a generation every this many chunks (whole articles, oldest first), so that
+    #: its memory is bounded (about 6 KB a chunk until it is committed) and a killed build keeps
+    #: what it committed; 0: one commit at the end. A full build that changes the model always
+    #: commits once (vectors of two models cannot mix). See qa/indexing/windows.py.
+    commit_chunks: int = 20_000
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
@@ -236,6 +241,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "max_upload_files": (1, 100_000),
     "keyword_heap_mb": (15, 65_536),
     "keyword_threads": (1, 64),
+    "commit_chunks": (0, None),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 

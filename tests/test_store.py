@@ -287,3 +287,77 @@ def test_questions_during_a_build_in_the_same_process_all_answer_and_the_build_m
         for thread in askers:
             thread.join()
     assert failures == [] and busy == idle and len(answered) >= 6
+
+
+# --- builds committed in windows (issue 24) --------------------------------------------------------
+
+
+def _batch(articles: Path, count: int) -> None:
+    for n in range(count):
+        write(
+            articles,
+            f"batch/{n:02d}.md",
+            f"# Report {n}\n\nDate: 2023-01-{n % 28 + 1:02d}\n\n"
+            + f"The council of Quillsby town number {n} met to discuss the budget, the harbour and the storm. " * 12,
+        )
+
+
+def _contents(index: Path) -> tuple[set[str], int, dict[str, str], list[str]]:
+    fresh = Index(index)
+    stories = {a: story for story, members in fresh.stories().items() for a in members}
+    top = [p.article.id for p in retrieve("Quillsby town number 7 budget", index=index, k=3)]
+    return fresh.article_ids(), fresh.manifest["chunks"], stories, top
+
+
+def test_a_build_in_windows_equals_a_build_in_one_commit(tmp_path: Path) -> None:
+    """Windows of whole articles, oldest first: the same articles, chunks, stories and answers as one commit."""
+    articles = _articles(tmp_path)
+    _batch(articles, 12)
+    one = Config(articles=articles, index=tmp_path / "one", commit_chunks=0)
+    windowed = Config(articles=articles, index=tmp_path / "windowed", commit_chunks=4)
+    build_index(one)
+    report = build_index(windowed)
+    assert report.generation >= 4 and report.added == 14 and report.articles == 14
+    assert _contents(windowed.index) == _contents(one.index)
+    fresh = Index(windowed.index)
+    assert fresh.vectors.ntotal == fresh.keywords.size == fresh.manifest["chunks"]
+    assert build_index(windowed).embedded == 0  # every file was recorded: nothing left to do
+
+
+#: A windowed build that stops for good at the first log line starting with `argv[3]`.
+_STOPS_IN_WINDOWS = """
+import sys, threading, qa
+def log(line):
+    print(line, flush=True)
+    if line.startswith(sys.argv[3]):
+        threading.Event().wait()
+qa.build_index(qa.Config(articles=sys.argv[1], index=sys.argv[2], commit_chunks=4), log=log)
+"""
+
+
+def test_a_build_killed_between_windows_keeps_them_and_the_next_build_completes_it(tmp_path: Path) -> None:
+    articles = _articles(tmp_path)
+    index = tmp_path / "index"
+    build_index(Config(articles=articles, index=index))
+    _batch(articles, 12)
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    moment = "generation 3 committed"  # the second window of 12 new articles, 4 chunks each
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STOPS_IN_WINDOWS, str(articles), str(index), moment],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(moment):
+            process.send_signal(signal.SIGKILL)
+            break
+    assert process.wait() == -signal.SIGKILL, f"the build never reached {moment!r}"
+    kept = Index(index)
+    assert kept.manifest["generation"] == 3 and 2 < kept.manifest["articles"] < 14  # two windows, whole
+    assert kept.vectors.ntotal == kept.keywords.size == kept.manifest["chunks"]
+    done = len(kept.article_ids())
+    final = build_index(Config(articles=articles, index=index, commit_chunks=4))
+    assert final.articles == 14 and final.added == 14 - done  # only what the killed build had not committed

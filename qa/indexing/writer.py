@@ -1,11 +1,12 @@
 """The writer: what a build does with a scan (`scan.py`).
 
     scan → chunk and embed what is new → link stories → one new generation (`IndexStore`)
+    (a large build: one generation every `Config.commit_chunks` chunks, `windows.py`)
 
 An article whose content hash is unchanged is not re-chunked or re-embedded, and a chunk whose
 text was embedded before (a renamed file) reuses its vectors. Removed articles are deleted from
-every part. Every byte is written by `qa/storage/writing.py`, in one generation that a single
-commit publishes: readers see the old generation or the new one, and a killed or failed build
+every part. Every byte is written by `qa/storage/writing.py`, in generations that a single
+commit each publishes: readers see the old generation or the new one, and a killed or failed build
 leaves the old one. Parsing, chunking and embedding run wherever the writer's `Stages` say
 (`stages.py`): here, or on a Ray cluster.
 """
@@ -31,6 +32,7 @@ from ..storage.writing import Generation, IndexStore, add_keywords
 from ..stories import StoryMember, assign_stories, linking_settings
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
+from .windows import windows
 
 __all__ = ["Writer", "BuildReport"]
 
@@ -118,6 +120,54 @@ class Writer:
             )
         chunks = self._chunk(scan)
         self._check_remaining(scan, len(stored))
+        parts = windows(scan, chunks, self._window(full, encoder), stored=stored, full=full)
+        if len(parts) > 1:
+            self.log(f"{len(chunks)} chunks to write: {len(parts)} generations of about {self.config.commit_chunks} chunks each")
+        embedded = linked = 0
+        for n, part in enumerate(parts):
+            got = self._commit(
+                part.scan,
+                part.chunks,
+                encoder,
+                full=full and len(parts) == 1,
+                forget_files=(full and n == 0) or not self.meta,
+                relink_all=relink_all and n == 0,
+                progress=progress,
+            )
+            embedded, linked = embedded + got[0], linked + got[1]
+        return BuildReport(
+            self.target,
+            int(self.meta["articles"]),
+            int(self.meta["chunks"]),
+            len(scan.upserts) - len(scan.changed),
+            len(scan.changed),
+            len(scan.removed),
+            embedded,
+            linked,
+            time.perf_counter() - started,
+            tuple(scan.warnings),
+            int(self.meta["generation"]),
+            str(self.meta["factory"]),
+        )
+
+    def _window(self, full: bool, encoder: Encoder) -> int:
+        """Chunks per generation (`windows.py`); 0, one commit, when vectors of two models would mix."""
+        if full and self.meta and self.meta.get("model") != encoder.model_id:
+            return 0  # every stored vector is replaced: readers keep the old model's index until the end
+        return self.config.commit_chunks
+
+    def _commit(
+        self,
+        scan: Scan,
+        chunks: list[Chunk],
+        encoder: Encoder,
+        *,
+        full: bool,
+        forget_files: bool,
+        relink_all: bool,
+        progress: bool,
+    ) -> tuple[int, int]:
+        """Embed, link and write one generation; returns the chunks embedded and the articles linked."""
         by_id = {a.id: a for a in scan.upserts}
         vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
         members, linked = self._link(scan, chunks, vectors, relink_all)
@@ -130,23 +180,10 @@ class Writer:
                 add_keywords(keywords, by_id[chunk.article_id], chunk)
             keywords.commit()
             self.log(f"committing generation {generation}")
-            factory = self._write(new, scan, chunks, vectors, sentence_vectors, members, linked, leaving, full, encoder)
-            articles, count = new.counts()
+            self._write(new, scan, chunks, vectors, sentence_vectors, members, linked, leaving, full, forget_files, encoder)
+        self.meta = self.store.reread_meta()
         self.log(f"generation {generation} committed")
-        return BuildReport(
-            self.target,
-            articles,
-            count,
-            len(scan.upserts) - len(scan.changed),
-            len(scan.changed),
-            len(scan.removed),
-            embedded,
-            len(linked) + len(members),
-            time.perf_counter() - started,
-            tuple(scan.warnings),
-            generation,
-            factory,
-        )
+        return embedded, len(linked) + len(members)
 
     def _check_remaining(self, scan: Scan, stored: int) -> None:
         if stored - len(scan.removed) - len(scan.changed) + len(scan.upserts) <= 0:
@@ -163,6 +200,7 @@ class Writer:
         linked: dict[str, StoryMember],
         leaving: set[str],
         full: bool,
+        forget_files: bool,
         encoder: Encoder,
     ) -> str:
         """The generation's metadata, vectors and manifest; returns the vector index's factory."""
@@ -170,7 +208,7 @@ class Writer:
         story = {m.article_id: m for m in members}
         new.insert([(a, article_hash(a), story[a.id]) for a in scan.upserts], chunks, vectors, sentence_vectors)
         new.relink(list(linked.values()))
-        new.record_files(scan.files, only=full or not self.meta)
+        new.record_files(scan.files, only=forget_files)
         factory = new.write_vectors(
             dropped,
             chunks,

@@ -81,6 +81,11 @@ class IndexStore:
     def __exit__(self, *exc: object) -> None:
         self._exit.close()
 
+    def reread_meta(self) -> dict[str, Any]:
+        """The manifest after a commit (a build that commits in windows writes several generations)."""
+        self.meta = read_meta(self.connection)
+        return self.meta
+
     # --- what a build reads to decide what changed -----------------------------------------------
 
     def files(self) -> dict[str, tuple[int, int, str, str, str]]:
