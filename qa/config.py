@@ -144,6 +144,9 @@ class Config:
     shard_workers: Literal["local", "ray"] = "local"
     #: The Ray cluster for `shard_workers=ray` and `qa build --ray` (empty: start a local one).
     ray_address: str = ""
+    #: A shard served by Ray that has not answered a call within this many seconds (or whose actor
+    #: died; Ray starts it again) is left out: the answer comes from the other shards and says so.
+    shard_seconds: float = 10.0
     #: `qa build --ray`: rows per batch sent to a chunking or embedding actor, and files per Ray Data
     #: run (what the driver holds at once).
     ray_batch_size: int = 32
@@ -242,6 +245,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "keyword_heap_mb": (15, 65_536),
     "keyword_threads": (1, 64),
     "commit_chunks": (0, None),
+    "shard_seconds": (0.01, 3600),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 

@@ -107,6 +107,7 @@ class Engine:
                     nprobe=self.config.ivf_nprobe,
                     shard_workers=self.config.shard_workers,
                     ray_address=self.config.ray_address,
+                    shard_seconds=self.config.shard_seconds,
                 )
                 if fresh.model_id != self.encoder.model_id:
                     raise IndexMismatchError(
@@ -156,7 +157,8 @@ class Engine:
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
-        return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+        with index.snapshot():
+            return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
 
     def answer(
         self,
@@ -176,9 +178,20 @@ class Engine:
         if searched != text:  # say how a follow-up was read
             notes = [*notes, f"Searched with: {searched}"]
         query, _ = self.make_query(searched, index)
-        with index.snapshot():  # search and compose read one generation
+        with index.snapshot() as reading:  # search and compose read one generation
             passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+            if isinstance(reading, set) and reading:  # a shard set served by Ray, some shards silent
+                notes = [*notes, _missing_shards(reading, index)]
             return compose(question, query, passages, index, self.config, notes)
+
+
+def _missing_shards(missing: set[int], index: AnyIndex) -> str:
+    """The note of an answer that some shards of a set did not help to make."""
+    names = ", ".join(str(n + 1) for n in sorted(missing))
+    return (
+        f"Shard {names} of {index.shard_count} did not answer in time (QA_SHARD_SECONDS): "  # type: ignore[union-attr]
+        "this answer leaves out the articles it holds."
+    )
 
 
 def _checked_filter(index: AnyIndex, where: Filter) -> Filter:

@@ -36,6 +36,40 @@ print(json.dumps({"rankings": rankings, "places": places, "client": os.getpid()}
 """
 
 
+#: A client process that holds no shard, while one shard's actor is stopped (SIGSTOP), resumed, then
+#: killed (SIGKILL; Ray starts it again): prints what it saw, as JSON.
+_FAULT_CLIENT = """
+import json, os, signal, sys, time
+from pathlib import Path
+import ray
+import qa
+question, shards = sys.argv[2], Path(sys.argv[1]).resolve()
+engine = qa.Engine(qa.Config.from_env(), sys.argv[1])
+index = engine.index()
+def open_here():
+    return [p for p in (os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")) if p.startswith(str(shards))]
+def ask():
+    answer = engine.answer(question)
+    return {"notes": list(answer.notes), "chunks": [p.chunk.id for p in answer.passages[:5]]}
+out = {"open_here": open_here(), "whole": ask()}
+pid = ray.get(index.remote[0].where.remote())[0]
+os.kill(pid, signal.SIGSTOP)
+out["stopped"] = ask()
+os.kill(pid, signal.SIGCONT)
+out["resumed"] = ask()
+os.kill(pid, signal.SIGKILL)
+out["killed"] = ask()  # answers continue: partial, or whole if Ray was quick
+for _ in range(1200):  # until Ray has started the actor again (it refuses calls while restarting)
+    try:
+        out["restarted_pid"] = ray.get(index.remote[0].where.remote())[0] != pid
+        break
+    except ray.exceptions.ActorUnavailableError:
+        time.sleep(0.1)
+out["after"] = ask()
+print(json.dumps(out))
+"""
+
+
 def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(tmp_path: Path) -> None:
     corpus = shared_file("corpora/multihop_rag_articles.jsonl")
     folder = tmp_path / "articles"
@@ -72,6 +106,23 @@ def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(tmp_path: Path
         for question, shards in zip(questions, served["rankings"]):
             single = [p.chunk.id for p in qa.retrieve(question, k=5, index=local.index, config=local)]
             assert shards == single, question
+
+        # Issue 24: the asking process opens no shard; a silent shard gives a partial answer that says
+        # so, and a killed one is started again by Ray, after which answers are whole.
+        faults = subprocess.run(
+            [sys.executable, "-c", _FAULT_CLIENT, str(tmp_path / "shards"), "did the summit happen?"],
+            env=env | {"QA_SHARD_WORKERS": "ray", "QA_RAY_ADDRESS": env["RAY_ADDRESS"], "QA_SHARD_SECONDS": "5"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert faults.returncode == 0, faults.stderr[-3000:]
+        seen = json.loads(faults.stdout.strip().splitlines()[-1])
+        assert seen["open_here"] == []
+        assert not any("did not answer" in n for n in seen["whole"]["notes"])
+        assert any(n.startswith("Shard 1 of 2 did not answer in time") for n in seen["stopped"]["notes"])
+        assert seen["resumed"] == seen["whole"] and seen["after"] == seen["whole"] and seen["restarted_pid"]
+        assert seen["killed"]["chunks"]  # answered meanwhile, from the shard that was alive at least
 
     comparison = compare_indexes(tmp_path / "ray", tmp_path / "local")
     assert comparison.same(), comparison  # same articles, chunk ids and stories; vectors within cosine 0.9999

@@ -38,8 +38,12 @@ __all__ = [
 AnyIndex = Index | ShardedIndex
 
 
-def open_index(path: Path | str, *, nprobe: int = 48, shard_workers: str = "local", ray_address: str = "") -> AnyIndex:
+def open_index(
+    path: Path | str, *, nprobe: int = 48, shard_workers: str = "local", ray_address: str = "", shard_seconds: float = 10.0
+) -> AnyIndex:
     """The index at `path`: a shard set when it holds `shards.json`, else one index folder."""
     if is_sharded(path):
-        return ShardedIndex(path, nprobe=nprobe, workers=shard_workers, ray_address=ray_address or None)
+        return ShardedIndex(
+            path, nprobe=nprobe, workers=shard_workers, ray_address=ray_address or None, shard_seconds=shard_seconds
+        )
     return Index(path, nprobe=nprobe)

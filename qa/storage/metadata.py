@@ -175,6 +175,11 @@ class CandidateRows:
             self.vectors[picked],
         )
 
+    @classmethod
+    def empty(cls, dimension: int) -> CandidateRows:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, none, [], [], np.zeros((0, dimension), dtype=np.float32))
+
     def join(self, other: CandidateRows) -> CandidateRows:
         return CandidateRows(
             np.concatenate([self.ids, other.ids]),

@@ -16,7 +16,12 @@ Two things keep the merged ranking equal to one big index's:
 
 Shards are local folders opened in this process, or Ray actors (`ray_shards`), one process
 per shard, on any node of a Ray cluster: the same calls, sent with `.remote()` and gathered
-with `ray.get`, so a query's fan-out runs in parallel.
+with `ray.get`, so a query's fan-out runs in parallel. Served by Ray, the asking process opens
+no shard (it holds the set's manifest and each shard's, and caches BM25 statistics): each actor
+opens its shard from the path on its own node. A shard that does not answer within
+`shard_seconds` (or whose actor died; Ray restarts it) is left out of that call: the question is
+answered from the others, and `snapshot()` collects which shards were missing so that the answer
+says so.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +68,12 @@ class _ShardServer:
     def call(self, name: str, *args: Any) -> Any:
         return getattr(self.index, name)(*args)
 
+    def manifest(self) -> dict[str, Any]:
+        return self.index.manifest
+
+    def chunk_text_list(self) -> list[str]:
+        return list(self.index.chunk_texts())
+
     def where(self) -> tuple[int, str]:
         """This shard's process id and Ray node id (where a shard lives, for operators and tests)."""
         import os
@@ -82,7 +94,8 @@ def ray_shards(folders: Sequence[Path], nprobe: int, address: str | None = None)
             log_to_driver=False,
             runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}},
         )
-    server = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(_ShardServer)
+    # An actor that dies (its process killed, its node lost) is started again, without limit.
+    server = ray.remote(num_cpus=0, scheduling_strategy="SPREAD", max_restarts=-1)(_ShardServer)
     actors = [server.remote(str(folder), nprobe) for folder in folders]
     ray.get([a.call.remote("generation_now") for a in actors])  # each has loaded its shard (or raises here)
     return actors
@@ -99,6 +112,7 @@ class ShardedIndex:
         workers: str = "local",
         ray_address: str | None = None,
         global_idf: bool = True,
+        shard_seconds: float = 10.0,
     ) -> None:
         self.path = Path(path)
         self.global_idf = global_idf  #: False only to measure what the whole set's idf is worth (bench/shards.py)
@@ -115,18 +129,28 @@ class ShardedIndex:
             raise IndexMismatchError(f"{self.path / MANIFEST} is not a shard set this qa reads; run `qa shard` again")
         self.generation = int(self.manifest_file["generation"])
         folders = [self.folder / name for name in self.manifest_file["shards"]]
-        self.local: list[Index] = [Index(f, nprobe=nprobe) for f in folders]  # validates every shard here
+        self.shard_seconds = shard_seconds
+        # Served by Ray, no shard is opened here: each actor opens (and validates) its own.
         self.remote: list[Any] = ray_shards(folders, nprobe, ray_address) if workers == "ray" else []
-        first = self.local[0].manifest
+        self.local: list[Index] = [] if self.remote else [Index(f, nprobe=nprobe) for f in folders]
+        if self.remote:
+            import ray
+
+            self.shard_manifests: list[dict[str, Any]] = ray.get([actor.manifest.remote() for actor in self.remote])
+        else:
+            self.shard_manifests = [shard.manifest for shard in self.local]
+        first = self.shard_manifests[0]
         self.dimension = int(first["dimension"])
         self.manifest: dict[str, Any] = dict(first) | {
-            "articles": sum(int(s.manifest["articles"]) for s in self.local),
-            "chunks": sum(int(s.manifest["chunks"]) for s in self.local),
-            "factory": " + ".join(sorted({s.factory for s in self.local})) + f" × {len(self.local)} shards",
+            "articles": sum(int(m["articles"]) for m in self.shard_manifests),
+            "chunks": sum(int(m["chunks"]) for m in self.shard_manifests),
+            "factory": " + ".join(sorted({str(m["factory"]) for m in self.shard_manifests})) + f" × {len(folders)} shards",
             "built_at": self.manifest_file["built_at"],
             "generation": self.generation,
         }
-        if len({s.model_id for s in self.local}) != 1:
+        #: The shards that did not answer during the current question (`snapshot`), per thread of work.
+        self._missing: ContextVar[set[int] | None] = ContextVar(f"qa-missing-shards-{id(self)}", default=None)
+        if len({str(m["model"]) for m in self.shard_manifests}) != 1:
             raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
         # term → per shard (documents, chunks, holding); bounded: a server meets ever new words
         self._statistics: LRU[str, list[tuple[int, int, int]]] = LRU(100_000)
@@ -135,12 +159,47 @@ class ShardedIndex:
     # --- fan-out ---------------------------------------------------------------------------------
 
     def _each(self, name: str, *args: Any) -> list[Any]:
-        """`name(*args)` on every shard: in parallel on Ray actors, else one after another here."""
+        """`name(*args)` on every shard: in parallel on Ray actors, else one after another here.
+        A Ray shard that did not answer in time is `None` (`_gather`)."""
         if self.remote:
-            import ray
-
-            return ray.get([actor.call.remote(name, *args) for actor in self.remote])
+            return self._gather(lambda _, actor: actor.call.remote(name, *args))
         return [getattr(shard, name)(*args) for shard in self.local]
+
+    def _gather(self, call: Callable[[int, Any], Any]) -> list[Any]:
+        """`call(shard number, actor)` sent to every shard's actor, and the answers in shard order,
+        waiting at most `shard_seconds`. A shard that has not answered by then, or whose actor died
+        (Ray starts it again), is `None` and noted as missing; within one question (`snapshot`) a
+        missing shard is not asked again, so a question waits for a silent shard once."""
+        import ray
+
+        dead = (ray.exceptions.RayActorError, getattr(ray.exceptions, "ActorUnavailableError", ray.exceptions.RayActorError))
+        skipped = self._missing.get() or set()
+        refs = {n: call(n, actor) for n, actor in enumerate(self.remote) if n not in skipped}
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.shard_seconds)
+        done = set(ready)
+        out: list[Any] = [None] * len(self.remote)
+        for shard, ref in refs.items():
+            if ref in done:
+                try:
+                    out[shard] = ray.get(ref)
+                except dead:  # died while answering, or restarting (Ray starts it again)
+                    pass
+            else:
+                ray.cancel(ref)
+        for shard in range(len(self.remote)):
+            if out[shard] is None:
+                self._note_missing(shard)
+        return out
+
+    def _note_missing(self, shard: int) -> None:
+        missing = self._missing.get()
+        if missing is not None:
+            missing.add(shard)
+
+    @property
+    def answered_whole(self) -> bool:
+        """Whether every shard has answered so far during this question."""
+        return not self._missing.get()
 
     @property
     def model_id(self) -> str:
@@ -152,15 +211,23 @@ class ShardedIndex:
 
     @property
     def shard_count(self) -> int:
-        return len(self.local)
+        return len(self.shard_manifests)
 
     @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """Shards are written once and never changed in place, so a query sees one set throughout."""
-        with ExitStack() as stack:
-            for shard in self.local if not self.remote else ():
-                stack.enter_context(shard.snapshot())
-            yield None
+    def snapshot(self) -> Iterator[set[int]]:
+        """Shards are written once and never changed in place, so a query sees one set throughout.
+        Yields the set of shards (numbered from 0) that did not answer during the block."""
+        outer = self._missing.get()
+        missing: set[int] = outer if outer is not None else set()
+        token = self._missing.set(missing) if outer is None else None
+        try:
+            with ExitStack() as stack:
+                for shard in self.local:
+                    stack.enter_context(shard.snapshot())
+                yield missing
+        finally:
+            if token is not None:
+                self._missing.reset(token)
 
     def generation_now(self) -> int:
         try:
@@ -172,14 +239,20 @@ class ShardedIndex:
 
     def _boosts(self, terms: Sequence[str]) -> list[dict[str, float]]:
         """Per shard, the factor that turns its idf of each term into the whole set's."""
-        missing = [t for t in dict.fromkeys(terms) if t not in self._statistics]
-        if missing:
-            per_shard = self._each("term_statistics", missing)  # (tantivy's documents, real chunks, holding each term)
-            for n, term in enumerate(missing):
-                self._statistics[term] = [(documents, real, holding[n]) for documents, real, holding in per_shard]
+        statistics = {t: self._statistics[t] for t in dict.fromkeys(terms) if t in self._statistics}
+        unknown = [t for t in dict.fromkeys(terms) if t not in statistics]
+        if unknown:
+            per_shard = self._each("term_statistics", unknown)  # (tantivy's documents, real chunks, holding each term)
+            for n, term in enumerate(unknown):
+                answered = [(s[0], s[1], s[2][n]) for s in per_shard if s is not None]
+                statistics[term] = answered
+                if len(answered) == self.shard_count:  # kept only when every shard answered
+                    self._statistics[term] = answered
         boosts: list[dict[str, float]] = [{} for _ in range(self.shard_count)]
         for term in dict.fromkeys(terms) if self.global_idf else ():
-            stats = self._statistics[term]
+            stats = statistics[term]
+            if len(stats) != self.shard_count:
+                continue  # a shard is missing: each scores with its own idf this time
             total = _idf(sum(real for _, real, _ in stats), sum(h for _, _, h in stats))
             for shard, (documents, _, holding) in enumerate(stats):
                 if holding:
@@ -188,71 +261,77 @@ class ShardedIndex:
 
     def term_statistics(self, terms: Sequence[str]) -> tuple[int, int, list[int]]:
         """`Index.term_statistics` of the whole set: documents, real chunks and chunks holding each term."""
-        per_shard = self._each("term_statistics", list(terms))
+        per_shard = _answered(self._each("term_statistics", list(terms)))
         holding = [sum(shard[2][n] for shard in per_shard) for n in range(len(terms))]
         return sum(shard[0] for shard in per_shard), sum(shard[1] for shard in per_shard), holding
 
     def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
         boosts = self._boosts(terms)
         if self.remote:
-            import ray
-
-            return ray.get([actor.call.remote(name, terms, *args, boost) for actor, boost in zip(self.remote, boosts)])
+            return self._gather(lambda n, actor: actor.call.remote(name, terms, *args, boosts[n]))
         return [getattr(shard, name)(terms, *args, boost) for shard, boost in zip(self.local, boosts)]
 
     # --- what ranking needs ------------------------------------------------------------------------------
 
     def sources(self) -> list[str]:
-        if self._sources is None:
-            self._sources = sorted({s for shard in self._each("sources") for s in shard})
-        return self._sources
+        if self._sources is not None:
+            return self._sources
+        per_shard = self._each("sources")
+        found = sorted({s for shard in _answered(per_shard) for s in shard})
+        if None not in per_shard:
+            self._sources = found
+        return found
 
     def date_range(self) -> tuple[dt.date | None, dt.date | None]:
-        ranges = self._each("date_range")
+        ranges = _answered(self._each("date_range"))
         lows = [low for low, _ in ranges if low]
         highs = [high for _, high in ranges if high]
         return (min(lows) if lows else None), (max(highs) if highs else None)
 
     def admits_any(self, where: Filter) -> bool:
-        return any(self._each("admits_any", where))
+        return any(_answered(self._each("admits_any", where)))
 
     def share(self, where: Filter) -> float:
-        articles = [int(s.manifest["articles"]) for s in self.local]
+        articles = [int(m["articles"]) for m in self.shard_manifests]
         shares = self._each("share", where)
-        return sum(a * s for a, s in zip(articles, shares)) / max(sum(articles), 1)
+        return sum(a * s for a, s in zip(articles, shares) if s is not None) / max(sum(articles), 1)
 
     def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
-        passing = {int(i) for part in self._each("admitted", ids, where) for i in part}
+        passing = {int(i) for part in _answered(self._each("admitted", ids, where)) for i in part}
         return np.array([int(i) for i in ids if int(i) in passing], dtype=np.int64)
 
     def filtered_ids(self, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *self._each("filtered_ids", where)])
+        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("filtered_ids", where))])
 
     def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
-        return _top(self._each("dense_scored", vector, limit, allowed), limit)[0]
+        return _top(_answered(self._each("dense_scored", vector, limit, allowed)), limit)[0]
 
     def keyword(
         self, terms: Sequence[str], limit: int, where: Filter, boosts: Mapping[str, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return _top(self._each_boosted("keyword", terms, limit, where), limit)
+        return _top(_answered(self._each_boosted("keyword", terms, limit, where)), limit)
 
     def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
         if not terms or not len(ids):
             return np.zeros(len(ids), dtype=np.float32)
-        return np.sum(self._each_boosted("keyword_scores", terms, ids), axis=0).astype(
+        # 0 where a shard lacks the chunk (or did not answer)
+        return np.sum([np.zeros(len(ids)), *_answered(self._each_boosted("keyword_scores", terms, ids))], axis=0).astype(
             np.float32
-        )  # 0 where a shard lacks the chunk
+        )
 
     def reachable(self, terms: Sequence[str]) -> float:
         maxes = self._each("term_maxes", terms)
         boosts = self._boosts(terms)
-        return sum(max(m.get(t, 0.0) * b.get(t, 1.0) for m, b in zip(maxes, boosts)) for t in set(terms))
+        answered = [(m, b) for m, b in zip(maxes, boosts) if m is not None]
+        return sum(max((m.get(t, 0.0) * b.get(t, 1.0) for m, b in answered), default=0.0) for t in set(terms))
 
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        parts = self._each("candidates", wanted)
+        parts = _answered(self._each("candidates", wanted))
+        if not parts:
+            return CandidateRows.empty(self.dimension)
         rows = parts[0]
         for part in parts[1:]:
             rows = rows.join(part)
@@ -260,13 +339,13 @@ class ShardedIndex:
         return rows.take(np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
 
     def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *self._each("story_chunk_ids", story, where)])
+        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("story_chunk_ids", story, where))])
 
     # --- what passages and answers need ----------------------------------------------------------------
 
     def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
         out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
-        for part in self._each("chunks", list(ids)):
+        for part in _answered(self._each("chunks", list(ids))):
             out.update(part)
         return out
 
@@ -274,30 +353,38 @@ class ShardedIndex:
         story = next((s for s in self._each("story_id_of", article_id) if s is not None), None)
         if story is None:
             return []
-        articles = [a for part in self._each("story_articles", story) for a in part]
+        articles = [a for part in _answered(self._each("story_articles", story)) for a in part]
         return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self._each("article", article_id) if a is not None), None)
 
     def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
-        rows = [r for part in self._each("article_rows", search, limit) for r in part]
+        rows = [r for part in _answered(self._each("article_rows", search, limit)) for r in part]
         rows.sort(key=lambda r: (r[2] == "undated", "" if r[2] == "undated" else _reverse(r[2]), r[0]))
         return rows[:limit]
 
     def article_ids(self) -> list[str]:
-        return sorted(i for part in self._each("article_ids") for i in part)
+        return sorted(i for part in _answered(self._each("article_ids")) for i in part)
 
     def chunk_texts(self) -> Iterator[str]:
+        if self.remote:
+            for part in _answered(self._gather(lambda _, actor: actor.chunk_text_list.remote())):
+                yield from part
         for shard in self.local:
             yield from shard.chunk_texts()
 
     def stories(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for part in self._each("stories"):
+        for part in _answered(self._each("stories")):
             for story, members in part.items():
                 out.setdefault(story, []).extend(members)
         return {story: sorted(members) for story, members in out.items()}
+
+
+def _answered(results: list[Any]) -> list[Any]:
+    """The answers of the shards that answered (`ShardedIndex._gather`)."""
+    return [r for r in results if r is not None]
 
 
 def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray]:
