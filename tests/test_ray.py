@@ -119,6 +119,8 @@ def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(tmp_path: Path
         assert faults.returncode == 0, faults.stderr[-3000:]
         seen = json.loads(faults.stdout.strip().splitlines()[-1])
         assert seen["open_here"] == []
+        here = qa.answer("did the summit happen?", config=local)
+        assert seen["whole"]["chunks"] == [p.chunk.id for p in here.passages[:5]]  # as one unsharded index answers
         assert not any("did not answer" in n for n in seen["whole"]["notes"])
         assert any(n.startswith("Shard 1 of 2 did not answer in time") for n in seen["stopped"]["notes"])
         assert seen["resumed"] == seen["whole"] and seen["after"] == seen["whole"] and seen["restarted_pid"]

@@ -130,6 +130,7 @@ class Writer:
                 part.chunks,
                 encoder,
                 full=full and len(parts) == 1,
+                reuse=not full,
                 forget_files=(full and n == 0) or not self.meta,
                 relink_all=relink_all and n == 0,
                 progress=progress,
@@ -163,13 +164,16 @@ class Writer:
         encoder: Encoder,
         *,
         full: bool,
+        reuse: bool,
         forget_files: bool,
         relink_all: bool,
         progress: bool,
     ) -> tuple[int, int]:
-        """Embed, link and write one generation; returns the chunks embedded and the articles linked."""
+        """Embed (`reuse`: not a chunk whose text was embedded before), link and write one generation
+        (`full`: a new one, not an update of the current one); returns the chunks embedded and the
+        articles linked."""
         by_id = {a.id: a for a in scan.upserts}
-        vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=not full, progress=progress)
+        vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=reuse, progress=progress)
         members, linked = self._link(scan, chunks, vectors, relink_all)
         generation = int(self.meta.get("generation", 0)) + 1
         leaving = scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set())

@@ -50,6 +50,10 @@ SHARDS_FORMAT = "qa-shards"
 SHARDS_VERSION = 1
 
 
+#: What a shard that did not answer in time gives (`ShardedIndex._gather`); `None` is an answer.
+SILENT: Any = object()
+
+
 def is_sharded(path: Path | str) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
@@ -160,7 +164,7 @@ class ShardedIndex:
 
     def _each(self, name: str, *args: Any) -> list[Any]:
         """`name(*args)` on every shard: in parallel on Ray actors, else one after another here.
-        A Ray shard that did not answer in time is `None` (`_gather`)."""
+        A Ray shard that did not answer in time is `SILENT` (`_gather`)."""
         if self.remote:
             return self._gather(lambda _, actor: actor.call.remote(name, *args))
         return [getattr(shard, name)(*args) for shard in self.local]
@@ -168,7 +172,7 @@ class ShardedIndex:
     def _gather(self, call: Callable[[int, Any], Any]) -> list[Any]:
         """`call(shard number, actor)` sent to every shard's actor, and the answers in shard order,
         waiting at most `shard_seconds`. A shard that has not answered by then, or whose actor died
-        (Ray starts it again), is `None` and noted as missing; within one question (`snapshot`) a
+        (Ray starts it again), is `SILENT` and noted as missing; within one question (`snapshot`) a
         missing shard is not asked again, so a question waits for a silent shard once."""
         import ray
 
@@ -177,7 +181,7 @@ class ShardedIndex:
         refs = {n: call(n, actor) for n, actor in enumerate(self.remote) if n not in skipped}
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.shard_seconds)
         done = set(ready)
-        out: list[Any] = [None] * len(self.remote)
+        out: list[Any] = [SILENT] * len(self.remote)
         for shard, ref in refs.items():
             if ref in done:
                 try:
@@ -187,7 +191,7 @@ class ShardedIndex:
             else:
                 ray.cancel(ref)
         for shard in range(len(self.remote)):
-            if out[shard] is None:
+            if out[shard] is SILENT:
                 self._note_missing(shard)
         return out
 
@@ -195,11 +199,6 @@ class ShardedIndex:
         missing = self._missing.get()
         if missing is not None:
             missing.add(shard)
-
-    @property
-    def answered_whole(self) -> bool:
-        """Whether every shard has answered so far during this question."""
-        return not self._missing.get()
 
     @property
     def model_id(self) -> str:
@@ -244,7 +243,7 @@ class ShardedIndex:
         if unknown:
             per_shard = self._each("term_statistics", unknown)  # (tantivy's documents, real chunks, holding each term)
             for n, term in enumerate(unknown):
-                answered = [(s[0], s[1], s[2][n]) for s in per_shard if s is not None]
+                answered = [(s[0], s[1], s[2][n]) for s in _answered(per_shard)]
                 statistics[term] = answered
                 if len(answered) == self.shard_count:  # kept only when every shard answered
                     self._statistics[term] = answered
@@ -278,7 +277,7 @@ class ShardedIndex:
             return self._sources
         per_shard = self._each("sources")
         found = sorted({s for shard in _answered(per_shard) for s in shard})
-        if None not in per_shard:
+        if SILENT not in per_shard:
             self._sources = found
         return found
 
@@ -294,7 +293,7 @@ class ShardedIndex:
     def share(self, where: Filter) -> float:
         articles = [int(m["articles"]) for m in self.shard_manifests]
         shares = self._each("share", where)
-        return sum(a * s for a, s in zip(articles, shares) if s is not None) / max(sum(articles), 1)
+        return sum(a * s for a, s in zip(articles, shares) if s is not SILENT) / max(sum(articles), 1)
 
     def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
         passing = {int(i) for part in _answered(self._each("admitted", ids, where)) for i in part}
@@ -324,7 +323,7 @@ class ShardedIndex:
     def reachable(self, terms: Sequence[str]) -> float:
         maxes = self._each("term_maxes", terms)
         boosts = self._boosts(terms)
-        answered = [(m, b) for m, b in zip(maxes, boosts) if m is not None]
+        answered = [(m, b) for m, b in zip(maxes, boosts) if m is not SILENT]
         return sum(max((m.get(t, 0.0) * b.get(t, 1.0) for m, b in answered), default=0.0) for t in set(terms))
 
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
@@ -350,14 +349,14 @@ class ShardedIndex:
         return out
 
     def story_of(self, article_id: str) -> list[Article]:
-        story = next((s for s in self._each("story_id_of", article_id) if s is not None), None)
+        story = next((s for s in _answered(self._each("story_id_of", article_id)) if s is not None), None)
         if story is None:
             return []
         articles = [a for part in _answered(self._each("story_articles", story)) for a in part]
         return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
 
     def article(self, article_id: str) -> Article | None:
-        return next((a for a in self._each("article", article_id) if a is not None), None)
+        return next((a for a in _answered(self._each("article", article_id)) if a is not None), None)
 
     def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
         rows = [r for part in _answered(self._each("article_rows", search, limit)) for r in part]
@@ -384,7 +383,7 @@ class ShardedIndex:
 
 def _answered(results: list[Any]) -> list[Any]:
     """The answers of the shards that answered (`ShardedIndex._gather`)."""
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not SILENT]
 
 
 def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray]:
