@@ -46,7 +46,7 @@ _FRAME = frozenset(
         piece write wrote written writes post posted title focus focuses focused consistent do does did done is are
         was were be been has have had will would can could should may might shall must
         happen happened happening take took place go goes going went ahead still latest now currently yet status
-        update updates anymore"""
+        update updates anymore say says said tell tells told about regarding concerning"""
     )
 )
 _MIN_TERMS = 2  #: a part needs at least this many words of its own

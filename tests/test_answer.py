@@ -95,6 +95,13 @@ def test_follow_up_uses_history(festival: Config) -> None:
     assert not answer("why?", config=festival).answered  # without the conversation there is nothing to go on
 
 
+def test_reporting_words_are_the_questions_frame_not_its_content(seeds: Config) -> None:
+    """"What did the Kremlin say about the summit?": the passage that says it holds "Kremlin" and
+    "summit", not "say" and "about" (a newcomer's question that was declined)."""
+    for question in ("What did the Kremlin say about the summit?", "What did Psaki say about the summit?"):
+        assert answer(question, config=seeds).answered, question
+
+
 def test_declines_with_nearest_passages(seeds: Config) -> None:
     result = answer("What is the recipe for sourdough bread?", config=seeds)
     assert not result.answered and body(result).startswith("Not found in these articles")
