@@ -96,7 +96,7 @@ def test_follow_up_uses_history(festival: Config) -> None:
 
 
 def test_reporting_words_are_the_questions_frame_not_its_content(seeds: Config) -> None:
-    """"What did the Kremlin say about the summit?": the passage that says it holds "Kremlin" and
+    """ "What did the Kremlin say about the summit?": the passage that says it holds "Kremlin" and
     "summit", not "say" and "about" (a newcomer's question that was declined)."""
     for question in ("What did the Kremlin say about the summit?", "What did Psaki say about the summit?"):
         assert answer(question, config=seeds).answered, question

@@ -361,3 +361,18 @@ def test_a_build_killed_between_windows_keeps_them_and_the_next_build_completes_
     done = len(kept.article_ids())
     final = build_index(Config(articles=articles, index=index, commit_chunks=4))
     assert final.articles == 14 and final.added == 14 - done  # only what the killed build had not committed
+
+
+def test_add_and_remove_never_create_an_index_and_a_failed_first_build_leaves_nothing(tmp_path: Path) -> None:
+    """A newcomer's report: `qa remove x --index NEW` made a folder that every later command called damaged."""
+    missing = Config(articles=_articles(tmp_path), index=tmp_path / "nowhere")
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        remove_articles(["x"], missing)
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        add_articles([ARTICLES / sorted(p.name for p in ARTICLES.iterdir())[0]], missing)
+    assert not missing.index.exists()
+    failed = Config(articles=tmp_path / "no-such-folder", index=tmp_path / "new")
+    with pytest.raises(FileNotFoundError, match="articles folder not found"):
+        build_index(failed)
+    assert not failed.index.exists()
+    build_index(Config(articles=missing.articles, index=failed.index))  # and a build there then works

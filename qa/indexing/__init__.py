@@ -16,14 +16,15 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
 from ..engine import shared_encoder
-from ..errors import BuildError
+from ..errors import BuildError, IndexNotFoundError
 from ..records import IngestWarning
-from ..storage import FILE_NAME, Index, is_legacy, read_meta
+from ..storage import FILE_NAME, Index, discard_unfinished, is_legacy, read_meta
 from ..storage.metadata import connect
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
@@ -55,9 +56,34 @@ def build_index(
     if target.exists() and is_legacy(target.resolve()):
         return _upgrade(config, progress=progress, log=log, stages=stages)
     shared_encoder(config)  # a model that cannot load fails here, before anything is written
-    with Writer(target, config, log, stages) as writer:
-        scan = writer.scanner.scan_folder(Path(config.articles), full=full, progress=progress)
-        return writer.apply(scan, full=full, progress=progress)
+    folder_existed, index_existed = target.exists(), (target / FILE_NAME).exists()
+    try:
+        with Writer(target, config, log, stages) as writer:
+            scan = writer.scanner.scan_folder(Path(config.articles), full=full, progress=progress)
+            return writer.apply(scan, full=full, progress=progress)
+    except BaseException:
+        if not index_existed and not _committed(target):  # a first build that failed leaves nothing behind
+            discard_unfinished(target, folder_existed=folder_existed)
+        raise
+
+
+def _committed(target: Path) -> bool:
+    """Whether the index at `target` has a committed generation."""
+    if not (target / FILE_NAME).exists():
+        return False
+    try:
+        with closing(connect(target / FILE_NAME)) as connection:
+            return bool(read_meta(connection).get("generation"))
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _existing(config: Config) -> Path:
+    """The index `add` and `remove` change: it must exist (they never create one behind your back)."""
+    target = Path(config.index)
+    if not (target / FILE_NAME).exists():
+        raise IndexNotFoundError(f"no index at {target}; build it first: qa build --index {target}")
+    return target
 
 
 def recorded_articles(config: Config) -> Config:
@@ -85,7 +111,7 @@ def add_articles(
     the articles folder, and a build that fails removes the copies again: a failed add leaves the
     folder as it was, so it can never break a later build.
     """
-    with Writer(Path(config.index), config, log) as writer:
+    with Writer(_existing(config), config, log) as writer:
         if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise BuildError("paths must be a list of file paths")
         wanted = [(Path(p), *writer.scanner.destination(Path(p))) for p in paths]
@@ -111,7 +137,7 @@ def add_articles(
 
 def remove_articles(article_ids: Sequence[str], config: Config, *, log: Log = lambda _: None) -> BuildReport:
     """Remove articles by id; a later build does not bring them back while their file is unchanged."""
-    with Writer(Path(config.index), config, log) as writer:
+    with Writer(_existing(config), config, log) as writer:
         known = writer.store.article_ids()
         missing = [a for a in article_ids if a not in known]
         if missing:

@@ -11,7 +11,7 @@ and shard folders of this format, written by `qa shard`) is read as one by `Shar
 
 from pathlib import Path
 
-from .generations import housekeep, is_legacy, vector_file, writer_lock
+from .generations import discard_unfinished, housekeep, is_legacy, vector_file, writer_lock
 from .metadata import FILE_NAME, CandidateRows
 from .reader import FORMAT, FORMAT_VERSION, Filter, Index, read_meta
 from .sharded import ShardedIndex, is_sharded
@@ -28,6 +28,7 @@ __all__ = [
     "FILE_NAME",
     "read_meta",
     "writer_lock",
+    "discard_unfinished",
     "vector_file",
     "housekeep",
     "is_legacy",

@@ -22,7 +22,7 @@ from ..errors import BuildError
 from .keyword import KEYWORD_DIR
 from .metadata import FILE_NAME
 
-__all__ = ["writer_lock", "vector_file", "housekeep", "is_legacy", "VECTOR_DIR"]
+__all__ = ["writer_lock", "vector_file", "housekeep", "is_legacy", "VECTOR_DIR", "discard_unfinished"]
 
 VECTOR_DIR = "vectors"
 _LOCK = "build.lock"
@@ -109,3 +109,15 @@ def _is_locked(folder: Path) -> bool:
 def is_legacy(folder: Path) -> bool:
     """An index of an earlier format: a manifest.json and no SQLite file."""
     return (folder / "manifest.json").exists() and not (folder / FILE_NAME).exists()
+
+
+def discard_unfinished(folder: Path, *, folder_existed: bool) -> None:
+    """What a first build that failed created, so that the folder is not taken for a damaged index:
+    the folder itself when it did not exist, else the files an index is made of."""
+    if not folder_existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in (FILE_NAME, f"{FILE_NAME}-wal", f"{FILE_NAME}-shm", f"{FILE_NAME}-journal", _LOCK):
+        (folder / name).unlink(missing_ok=True)
+    for path in [folder / VECTOR_DIR, *folder.glob(f"{KEYWORD_DIR}*")]:
+        shutil.rmtree(path, ignore_errors=True)
