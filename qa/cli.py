@@ -119,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the index is as it was before this command", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `qa ask … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except Exception as error:  # a bug of ours: still one line (QA_DEBUG=1 shows the traceback)
         if os.environ.get("QA_DEBUG"):
             raise

@@ -18,9 +18,10 @@ import binascii
 import hmac
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import MAX_K
@@ -29,6 +30,17 @@ from ..render import passage_json, to_json
 from .admin import Changes
 from .reader import internal_error
 from .service import Service
+
+
+class JSONBytes(Response):
+    """A JSON body encoded by orjson: an answer is returned as made, without FastAPI's encoding of a
+    large dict (bench/api_load.py). (FastAPI's own ORJSONResponse is deprecated.)"""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
 
 __all__ = ["create_api", "client_of"]
 
@@ -121,31 +133,31 @@ def create_api(service: Service, changes: Changes) -> FastAPI:
 
     # Answers are returned as made (orjson, no response model): FastAPI's own encoding of a large
     # nested answer cost more than the answer itself (bench/README.md, issue 21).
-    def retrieve(request: RetrieveRequest) -> ORJSONResponse:
+    def retrieve(request: RetrieveRequest) -> JSONBytes:
         arguments = request.model_dump(exclude={"question"}, exclude_none=True)
         found = answered(lambda: service.retrieve(request.question, **arguments))
-        return ORJSONResponse({"passages": [passage_json(p) for p in found]})
+        return JSONBytes({"passages": [passage_json(p) for p in found]})
 
-    def answer(request: AnswerRequest) -> ORJSONResponse:
+    def answer(request: AnswerRequest) -> JSONBytes:
         arguments = request.model_dump(exclude={"question"}, exclude_none=True)
-        return ORJSONResponse(to_json(answered(lambda: service.answer(request.question, **arguments))))
+        return JSONBytes(to_json(answered(lambda: service.answer(request.question, **arguments))))
 
     @api.get("/retrieve", dependencies=[Depends(limited)])
-    def retrieve_get(query: Annotated[RetrieveRequest, Query()]) -> ORJSONResponse:
+    def retrieve_get(query: Annotated[RetrieveRequest, Query()]) -> JSONBytes:
         """The passages that best answer the question, the newest report first for a status question."""
         return retrieve(query)
 
     @api.post("/retrieve", dependencies=[Depends(limited)])
-    def retrieve_post(body: RetrieveRequest) -> ORJSONResponse:
+    def retrieve_post(body: RetrieveRequest) -> JSONBytes:
         return retrieve(body)
 
     @api.get("/answer", dependencies=[Depends(limited)])
-    def answer_get(query: Annotated[RetrieveRequest, Query()]) -> ORJSONResponse:
+    def answer_get(query: Annotated[RetrieveRequest, Query()]) -> JSONBytes:
         """The answer, as `qa ask --json` gives it."""
         return answer(AnswerRequest(**query.model_dump()))
 
     @api.post("/answer", dependencies=[Depends(limited)])
-    def answer_post(body: AnswerRequest) -> ORJSONResponse:
+    def answer_post(body: AnswerRequest) -> JSONBytes:
         return answer(body)
 
     @api.get("/status")
