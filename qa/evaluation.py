@@ -20,6 +20,7 @@ from typing import Any
 from .answer import NOT_FOUND, PARTLY, SUPPORTED
 from .config import Config, Mode
 from .engine import engine_for, load_index, retrieve
+from .errors import InvalidRequest, shown
 
 __all__ = ["EvalQuestion", "load_questions", "normalise", "evaluate", "metrics_for", "format_report"]
 
@@ -39,13 +40,34 @@ class EvalQuestion:
 
 
 def load_questions(path: Path | str) -> list[EvalQuestion]:
+    """The questions of a JSONL file; a line that is not a question is an `InvalidRequest` naming it."""
     questions = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidRequest(
+            f"cannot read the questions file {shown(str(path))} ({getattr(error, 'strerror', None) or error})"
+        ) from None
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        record = json.loads(line)
-        quotes = tuple(normalise(r["quote"]) for r in record.get("relevant", []))
-        questions.append(EvalQuestion(str(record.get("id", number)), record["question"], record.get("kind", "all"), quotes))
+        try:
+            record = json.loads(line)
+            quotes = tuple(normalise(r["quote"]) for r in record.get("relevant", []))
+            question = record["question"]
+            if not isinstance(question, str) or not question.strip():
+                raise TypeError("the question is not text")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            why = (
+                f"no {error}" if isinstance(error, KeyError) else type(error).__name__ if isinstance(error, ValueError) else error
+            )
+            raise InvalidRequest(
+                f"{shown(str(path))}, line {number}: not a question record ({why}); "
+                'each line is {"question": …, "relevant": [{"quote": …}]}'
+            ) from None
+        questions.append(EvalQuestion(str(record.get("id", number)), question, record.get("kind", "all"), quotes))
+    if not questions:
+        raise InvalidRequest(f"{shown(str(path))} holds no questions")
     return questions
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import ir_measures
 import pytest
@@ -35,3 +36,18 @@ def test_eval_on_seed_questions(seeds: Config) -> None:
     assert report["n"] == 17 and report["answerable"] == 15
     assert report["hits@3"] == 1.0 and report["abstention_accuracy"] == 1.0
     assert set(report["by_kind"]) == {"fact", "temporal"}
+
+
+def test_a_bad_questions_file_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
+    from qa.errors import InvalidRequest
+    from qa.evaluation import load_questions
+
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"question": "did the summit happen?"}\n{"foo": 1}\n', encoding="utf-8")
+    with pytest.raises(InvalidRequest, match=r"q.jsonl, line 2: not a question record \(no 'question'\)"):
+        load_questions(bad)
+    bad.write_text("", encoding="utf-8")
+    with pytest.raises(InvalidRequest, match="holds no questions"):
+        load_questions(bad)
+    with pytest.raises(InvalidRequest, match="cannot read the questions file"):
+        load_questions(tmp_path / "none.jsonl")

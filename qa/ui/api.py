@@ -82,8 +82,11 @@ def create_api(service: Service, changes: Changes) -> FastAPI:
     @api.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
+        if first.get("type") == "json_invalid":  # the body is not JSON at all
+            return JSONResponse({"error": "the request body is not valid JSON"}, status_code=400)
         where = ".".join(str(x) for x in first.get("loc", ()) if x not in ("body", "query"))
-        return JSONResponse({"error": shown(f"{where}: {first.get('msg', 'invalid request')}")}, status_code=400)
+        message = first.get("msg", "invalid request")
+        return JSONResponse({"error": shown(f"{where}: {message}" if where else message)}, status_code=400)
 
     @api.exception_handler(HTTPException)
     async def _http(_: Request, error: HTTPException) -> JSONResponse:
