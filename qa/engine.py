@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .answer import compose
-from .config import MAX_K, Config, Mode
+from .compose import Endpoint, generate
+from .config import MAX_K, Composer, Config, Mode
 from .embedding import Encoder, encoder_key, load_encoder
 from .errors import IndexMismatchError, InvalidRequest, NoMatchError, shown
 from .parts import content_terms, split_parts
@@ -92,6 +93,14 @@ class Engine:
         self._index: AnyIndex | None = None
         self._lock = threading.Lock()
         self._examples: tuple[np.ndarray, np.ndarray] | None = None
+        self._endpoint: Endpoint | None = None
+
+    def endpoint(self) -> Endpoint:
+        """The configured chat endpoint of the generative composer (made on first use)."""
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = Endpoint(self.config)
+            return self._endpoint
 
     @property
     def encoder(self) -> Encoder:
@@ -168,7 +177,34 @@ class Engine:
         until: dt.date | str | None = None,
         k: int | None = None,
         mode: Mode | None = None,
+        composer: Composer | None = None,
     ) -> Answer:
+        result: Answer | None = None
+        for item in self.answer_stream(
+            question, history, sources=sources, since=since, until=until, k=k, mode=mode, composer=composer
+        ):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def answer_stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        sources: Iterable[str] | str | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        k: int | None = None,
+        mode: Mode | None = None,
+        composer: Composer | None = None,
+    ) -> Iterator[str | Answer]:
+        """The answer as it is written: for a generated one its text in pieces, then the final
+        `Answer` (always last; a fallback to quotes says why in its notes)."""
+        chosen = composer or self.config.answer
+        if chosen not in ("extractive", "generative"):
+            raise InvalidRequest(f"composer must be 'extractive' or 'generative', not {shown(repr(chosen))}")
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         text, notes = prepare_question(question, self.config)
@@ -178,7 +214,11 @@ class Engine:
         query, _ = self.make_query(searched, index)
         with index.snapshot():  # search and compose read one generation
             passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
-            return compose(question, query, passages, index, self.config, notes)
+            result = compose(question, query, passages, index, self.config, notes)
+        if chosen == "extractive" or not result.answered:
+            yield result
+            return
+        yield from generate(result, query, self.config, self.encoder, self.endpoint)
 
 
 def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
@@ -307,10 +347,12 @@ def answer(
     k: int | None = None,
     index: AnyIndex | Path | str | None = None,
     config: Config | None = None,
+    composer: Composer | None = None,
 ) -> Answer:
     """Answer `question` from the index, with dated, numbered citations; declines when nothing is relevant.
 
     `history` is the chat so far (role/content messages, [user, assistant] pairs or plain strings);
     a short follow-up such as "and why?" is searched together with the previous question.
+    `composer` ("extractive" or "generative"; default `config.answer`) chooses who writes it.
     """
-    return engine_for(index, config).answer(question, history, sources=sources, since=since, until=until, k=k)
+    return engine_for(index, config).answer(question, history, sources=sources, since=since, until=until, k=k, composer=composer)

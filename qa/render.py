@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .dates import format_date
-from .records import Answer, Passage, Report
+from .records import Answer, Claim, Passage, Report
 
 __all__ = [
     "to_markdown",
@@ -29,10 +29,13 @@ __all__ = [
     "markdown_escape",
     "sources_markdown",
     "DECLINE",
+    "GENERATED",
     "URL_SAFE",
 ]
 
 DECLINE = "Not found in these articles."
+#: Said above a generated answer: the reader knows who wrote it and how it was checked.
+GENERATED = "Written by a language model; each sentence was checked against the passage it cites."
 URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
 
@@ -62,6 +65,8 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     if not result.answered or result.lead is None:
         return DECLINE
     escape = markdown_escape if markdown else (lambda text: re.sub(r"\s+", " ", text).strip())
+    if result.composer == "generative":  # the model's kept sentences, each ending with its citations
+        return " ".join(_escaped_claim(c.text) if markdown else escape(c.text) for c in result.claims if c.reason is None)
     bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
 
     def quoted(report: Report) -> str:
@@ -85,6 +90,19 @@ def body(result: Answer, *, markdown: bool = True) -> str:
         lines += ["", bold("Earlier and undated reports:" if result.others_earlier else "Other reports:")]
         lines += [f"- {format_date(r.date) if r.date else 'Undated'}, {escape(r.outlet)}: {quoted(r)}" for r in result.others]
     return "\n".join(lines)
+
+
+def _escaped_claim(text: str) -> str:
+    """A generated sentence in Markdown: escaped like article text, its citations kept as [n] to be linked."""
+    return re.sub(r"\\\[(\d+(?:, ?\d+)*)\\\]", r"[\1]", markdown_escape(CITES_ONE.sub(_one_per_bracket, text)))
+
+
+def _one_per_bracket(match: re.Match[str]) -> str:
+    return "".join(f"[{n}]" for n in re.findall(r"\d+", match[0]))
+
+
+#: "[1, 2]" is written as "[1][2]", so that each number links to its source.
+CITES_ONE = re.compile(r"\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})+\s*\]")
 
 
 def to_markdown(result: Answer) -> str:
@@ -122,7 +140,8 @@ def _message(result: Answer, verdict_markup: str) -> list[str]:
         return re.sub(marker, lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else f"[{m[1]}]", markdown)
 
     verdict = [verdict_markup.format(linked(markdown_escape(result.verdict), r"\\\[(\d+)\\\]"))] if result.verdict else []
-    return [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), linked(body(result), r"(?<!\\)\[(\d+)\]")]
+    label = [f"*{GENERATED}*"] if result.composer == "generative" else []
+    return [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), *label, linked(body(result), r"(?<!\\)\[(\d+)\]")]
 
 
 def to_text(result: Answer) -> str:
@@ -130,6 +149,10 @@ def to_text(result: Answer) -> str:
     lines = (
         ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [body(result, markdown=False)]
     )
+    dropped = [c for c in result.claims if c.reason is not None]
+    if dropped:
+        lines.append("\nGenerated sentences dropped:")
+        lines += [f"  “{' '.join(c.text.split())}”: {c.reason}" for c in dropped]
     cited, further = _split(result)
     for heading, passages in (("Sources", cited), ("More passages (not cited)", further)):
         if passages:
@@ -175,7 +198,10 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
         "answered": result.answered,
         "grade": result.grade,
         "unsupported": list(result.unsupported),
+        "composer": result.composer,
         "answer": body(result, markdown=False),
+        "sentences": [_claim_json(c) for c in result.claims if c.reason is None],
+        "dropped": [{"sentence": c.text, "cites": list(c.cites), "reason": c.reason} for c in result.claims if c.reason],
         "verdict": result.verdict,
         "as_of": result.as_of.isoformat() if result.as_of else None,
         "searched": result.searched,
@@ -186,6 +212,16 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
             for e in result.timeline
         ],
         "notes": list(result.notes),
+    }
+
+
+def _claim_json(claim: Claim) -> dict[str, Any]:
+    """A kept generated sentence: its citations and the sentence of a cited passage that supports it best."""
+    support = claim.support
+    return {
+        "sentence": claim.text,
+        "cites": list(claim.cites),
+        "support": {"number": support.number, "quote": support.quote, "span": [support.start, support.end]} if support else None,
     }
 
 
@@ -213,7 +249,8 @@ def verdict_html(result: Answer | None, error: str | None = None) -> str:
         return f'<div class="qa-verdict qa-declined">{DECLINE}</div>'
     head = html.escape(result.verdict or (f"As of {format_date(result.as_of)}" if result.as_of else "Answer"))
     cited, _ = _split(result)
-    return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{_card(cited[0], context=False) if cited else ""}</div>'
+    card = _card(cited[0], context=False, marks=_supports(result, cited[0])) if cited else ""
+    return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{card}</div>'
 
 
 def cards_html(result: Answer | None) -> str:
@@ -221,7 +258,7 @@ def cards_html(result: Answer | None) -> str:
     if result is None or not result.answered:
         return ""
     cited, _ = _split(result)
-    parts = [_card(p) for p in cited[1:]]
+    parts = [_card(p, marks=_supports(result, p)) for p in cited[1:]]
     if len(result.timeline) > 1:
         rows = "".join(
             f"<li><time>{e.date.isoformat() if e.date else 'undated'}</time> "
@@ -241,9 +278,22 @@ def more_markdown(result: Answer | None) -> str:
     return sources_markdown(further) if further else "No further passages."
 
 
-def _card(p: Passage, *, context: bool = True) -> str:
+def _supports(result: Answer, p: Passage) -> list[tuple[int, int]]:
+    """For a generated answer, the sentences of `p` that its kept sentences rest on (spans in the article)."""
+    if result.composer != "generative":
+        return []
+    spans = {
+        (c.support.start, c.support.end)
+        for c in result.claims
+        if c.reason is None and c.support and c.support.number == p.citation.number
+    }
+    return sorted(spans)
+
+
+def _card(p: Passage, *, context: bool = True, marks: list[tuple[int, int]] | None = None) -> str:
     """A source card: [n], outlet and date, the title (a link when the article has a web URL), and
-    the cited sentence highlighted inside its passage (alone, without `context`)."""
+    the cited sentence highlighted inside its passage (alone, without `context`). `marks` (spans of
+    the sentences a generated answer rests on) replace the cited sentence as the highlight."""
     c = p.citation
     title = html.escape(c.title)
     url = c.url if c.url and re.match(r"^https?://", c.url) else None
@@ -255,7 +305,13 @@ def _card(p: Passage, *, context: bool = True) -> str:
     meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
     start, end = p.chunk.start, p.chunk.end
     text = p.article.text
-    if context and start <= c.start and c.end <= end:
+    if marks:
+        body = (
+            _marked(text, marks, start, end)
+            if context
+            else " … ".join(f"<mark>{html.escape(text[a:b])}</mark>" for a, b in marks)
+        )
+    elif context and start <= c.start and c.end <= end:
         body = (
             f"{html.escape(text[start : c.start])}<mark>{html.escape(text[c.start : c.end])}</mark>"
             f"{html.escape(text[c.end : end])}"
@@ -266,3 +322,16 @@ def _card(p: Passage, *, context: bool = True) -> str:
         f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
         f'<p class="qa-passage">{body}</p></div>'
     )
+
+
+def _marked(text: str, marks: list[tuple[int, int]], start: int, end: int) -> str:
+    """`text[start:end]`, escaped, with the (sorted, non-overlapping) spans in `marks` highlighted."""
+    out, cursor = [], start
+    for a, b in marks:
+        a, b = max(a, cursor), min(b, end)
+        if a >= b:
+            continue
+        out += [html.escape(text[cursor:a]), f"<mark>{html.escape(text[a:b])}</mark>"]
+        cursor = b
+    out.append(html.escape(text[cursor:end]))
+    return "".join(out)
