@@ -167,8 +167,9 @@ class Config:
     llm_timeout: float = 60.0
     #: The most tokens one generated answer may have (a few short sentences).
     llm_max_tokens: int = 160
-    #: The bundled model that `qa serve --llm local` serves (bench/generative.py compares them).
-    llm_local: LocalModel = "gemma3"
+    #: The bundled model that `qa serve --llm local` serves: SmolLM2-135M-Instruct, or Gemma 3 270M
+    #: (a base model, not instruction-tuned: it mostly repeats its prompt; bench/generative.py).
+    llm_local: LocalModel = "smollm2"
     #: Verification (`qa/compose/verify.py`): a generated sentence is kept when at least this share
     #: of its content words is found in the passages it cites …
     verify_words: float = 0.6

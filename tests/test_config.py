@@ -31,6 +31,11 @@ def test_settings_from_the_environment_are_typed() -> None:
         ({"QA_K": "4.5"}, "setting k (QA_K) must be a valid integer"),
         ({"QA_K": "0"}, "setting k (QA_K) must be from 1 to 100, not '0'"),
         ({"QA_CONCURRENCY": "x" * 500}, "setting concurrency (QA_CONCURRENCY) must be a valid integer"),
+        ({"QA_ANSWER": "llm"}, "setting answer (QA_ANSWER) must be 'extractive' or 'generative', not 'llm'"),
+        ({"QA_LLM_URL": "localhost:8080"}, "setting llm_url (QA_LLM_URL) must be an http:// or https:// URL"),
+        ({"QA_LLM_TIMEOUT": "0"}, "setting llm_timeout (QA_LLM_TIMEOUT) must be from 0.1 to 3600, not '0'"),
+        ({"QA_LLM_LOCAL": "gpt"}, "setting llm_local (QA_LLM_LOCAL) must be 'smollm2' or 'gemma3', not 'gpt'"),
+        ({"QA_VERIFY_WORDS": "1.5"}, "setting verify_words (QA_VERIFY_WORDS) must be from 0 to 1, not '1.5'"),
     ],
 )
 def test_a_bad_setting_is_one_line_that_names_it(environ: dict[str, str], message: str) -> None:

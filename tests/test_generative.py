@@ -7,7 +7,8 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from qa import Config
 from qa.compose import LocalServer, agrees, brief_of, llama_cpp_installed, verify
 from qa.engine import engine_for
 from qa.records import Answer
-from qa.render import body, to_json
+from qa.render import GENERATED, body, to_chat, to_json, verdict_html
 
 SUMMIT = "did the summit happen?"
 
@@ -182,3 +183,104 @@ def _model_servers() -> set[int]:
         if parent == os.getpid() and b"llama_cpp.server" in command:
             found.add(int(stat.parent.name))
     return found
+
+
+class _Scripted(ThreadingHTTPServer):
+    """A real OpenAI-compatible HTTP server on loopback that streams a fixed answer (an endpoint whose
+    output the test chooses: the small bundled model seldom writes a sentence that verifies)."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.requests: list[dict] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Scripted
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # /v1/models
+        self._send(200, json.dumps({"object": "list", "data": [{"id": "scripted", "object": "model"}]}).encode())
+
+    def do_POST(self) -> None:  # /v1/chat/completions, streamed as server-sent events
+        self.server.requests.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+        words = self.server.answer.split(" ")
+        events = [
+            {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "scripted",
+                "choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}, "finish_reason": None}],
+            }
+            for i, w in enumerate(words)
+        ]
+        body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        self._send(200, body.encode(), "text/event-stream")
+
+    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[str], _Scripted]]:
+    servers: list[_Scripted] = []
+
+    def start(answer: str) -> _Scripted:
+        server = _Scripted(answer)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_generated_answer_keeps_what_verifies_and_says_what_it_dropped(
+    seeds: Config, scripted: Callable[[str], _Scripted]
+) -> None:
+    server = scripted("No. The United States called off the summit with Putin [1]. The United States called off 42 meetings [1].")
+    config = seeds.with_overrides(llm_url=server.url, answer="generative")
+    pieces = list(engine_for(config.index, config).answer_stream(SUMMIT))
+    result = pieces[-1]
+    assert isinstance(result, Answer) and all(isinstance(p, str) for p in pieces[:-1])
+    assert "".join(pieces[:-1]) == server.answer  # streamed as written
+    request = server.requests[0]  # what the model was given: the evidence, numbered, and the question
+    assert request["temperature"] == 0 and request["stream"] is True and request["model"] == "scripted"
+    assert "[1] (23 Feb 2022, themoscowtimes.com) The United States has called off" in request["messages"][0]["content"]
+    assert result.composer == "generative"
+    out = to_json(result)
+    assert out["answer"] == "No. The United States called off the summit with Putin [1]."
+    assert out["dropped"] == [
+        {"sentence": "The United States called off 42 meetings [1].", "cites": [1], "reason": "the number 42 is not in [1]"}
+    ]
+    assert out["sentences"][0]["support"]["quote"].startswith("The United States has called off high-level meetings")
+    assert any(n.startswith("1 generated sentence was dropped") for n in result.notes)
+    chat = to_chat(result)
+    assert GENERATED in chat and "called off the summit with Putin [[1]](https://www.themoscowtimes.com/" in chat
+    assert "<mark>The United States has called off high-level meetings" in verdict_html(result)
+
+
+def test_a_generated_answer_that_contradicts_the_newest_report_falls_back(
+    seeds: Config, scripted: Callable[[str], _Scripted]
+) -> None:
+    server = scripted("Yes. Biden had agreed to the summit [2].")
+    config = seeds.with_overrides(llm_url=server.url, answer="generative")
+    result = engine_for(config.index, config).answer(SUMMIT)
+    assert result.composer == "extractive" and result.verdict.startswith("Called off")
+    (why,) = [n for n in result.notes if n.startswith("No generated answer:")]
+    assert "disagrees with the newest report" in why

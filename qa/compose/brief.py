@@ -17,9 +17,9 @@ from ..records import Answer, Passage
 __all__ = ["Brief", "Given", "brief_of", "messages", "MAX_PASSAGES", "EXCERPT_CHARS"]
 
 #: Passages given to the model: the lead and the other cited reports, newest of the story first.
-MAX_PASSAGES = 4
+MAX_PASSAGES = 3
 #: An excerpt is the cited sentence and its neighbours, up to about this many characters.
-EXCERPT_CHARS = 700
+EXCERPT_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,12 @@ SYSTEM = (
 
 
 def messages(brief: Brief) -> list[dict[str, str]]:
-    """The chat prompt: a short system message, then the question and the evidence."""
-    lines = [f"Question: {brief.question}", ""]
+    """The chat prompt: the instructions, then the evidence, and the question last (small models
+    answer what they read last; an example answer in the prompt leaked into theirs)."""
+    lines = ["Passages:"]
+    for g in brief.passages:
+        lines.append(f"[{g.number}] ({format_date(g.date)}, {g.outlet}) {g.excerpt}")
+    lines.append("")
     if len(brief.reports) > 1:
         lines.append("Reports of this story, oldest first:")
         for date, outlet, title, number in brief.reports:
@@ -106,8 +110,11 @@ def messages(brief: Brief) -> list[dict[str, str]]:
         lines += [f"The newest report says: {brief.verdict}", ""]
     if brief.grade != "supported":
         lines += ["The passages answer this question only in part.", ""]
-    lines.append("Passages:")
-    for g in brief.passages:
-        lines.append(f"[{g.number}] ({format_date(g.date)}, {g.outlet}) {g.excerpt}")
-    lines += ["", "Answer in one to three short sentences, each ending with its passage number like [1]."]
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
+    lines += [
+        "Answer in one to three short sentences of your own. End each sentence with the number of its passage, like [1].",
+        f"Question: {brief.question}",
+        "Answer:",
+    ]
+    # One user message: Gemma's chat format has no system turn (llama.cpp drops one), and every
+    # model reads instructions there.
+    return [{"role": "user", "content": SYSTEM + "\n\n" + "\n".join(lines)}]

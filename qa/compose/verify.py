@@ -7,7 +7,9 @@ those passages (what the model saw) and their dates and outlets:
   speak of ("on Tuesday" resolved by `qa/dates.py`); a month or weekday it names is in them too;
 - every name (a capitalised word that is not a common word) is in them;
 - at least `verify_words` of its content words (stemmed, stopwords out; the question's own words
-  neither help nor hurt: restating the question is not a claim) are in them;
+  and words about the reports neither help nor hurt: restating the question is not a claim) are in
+  one of their sentences (with its article's title): words gathered from several sentences can
+  splice a claim that none of them makes ("Macron's office said that Putin signed treaties");
 - its embedding is within `verify_cosine` of one of their sentences: lexical support alone passes
   a sentence that reorders true words into a false claim less often than either measure alone.
 A sentence that fails one test is dropped with the first reason found. For a status question the
@@ -32,9 +34,13 @@ __all__ = ["split_claims", "verify", "agrees", "CITES"]
 
 #: A citation group: "[1]", "[1, 2]", "[1][2]" (each bracket one group).
 CITES = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')]*\s+(?=[\"“‘(]?[A-Z0-9])|\n+")
+#: A sentence ends after . ! ? (and closing quotes) before a capital, a digit or a citation, after a
+#: citation before a capital, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])([\"”’')]*)\s+(?=[\"“‘(\[]?[A-Z0-9\[])|(?<=\])()\s+(?=[\"“‘(]?[A-Z])|()\n+")
+#: Not a sentence end: an abbreviation, or a bare "Yes." or "No." opening the answer (read with
+#: the sentence after it, so that the verdict check sees it).
 _ABBREVIATIONS = re.compile(
-    r"\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|No|Gov|Sen|Rep|Gen|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
+    r"^(?:Yes|No)\.$|\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|No|Gov|Sen|Rep|Gen|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
 )
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 _MONTHS = {
@@ -73,6 +79,13 @@ _COMMON = frozenset(
     later now today yesterday both each all some many most one two three first last new newest latest update
     report reports reported passage""".split()
 )
+#: Words about the reports, not claims about the news: they need no support (their stems).
+_FRAME = frozenset(
+    analyze(
+        "report reports reported latest newest update passage passages says said according article outlet stated dated undated"
+    )
+)
+_CALENDAR = frozenset(analyze(" ".join([*_MONTHS, "monday tuesday wednesday thursday friday saturday sunday"])))
 #: A plain "No" or "Yes" that opens an answer.
 _NO = re.compile(r"^\W*no\b", re.IGNORECASE)
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
@@ -85,7 +98,8 @@ def split_claims(text: str) -> list[tuple[str, tuple[int, ...]]]:
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        piece = text[start : match.start()].strip()
+        end = next((match.end(g) for g in (1, 2, 3) if match.start(g) >= 0), match.start())
+        piece = text[start:end].strip()
         if piece and _ABBREVIATIONS.search(piece):
             continue  # "the U.S. called …": not a sentence end
         if piece:
@@ -96,15 +110,22 @@ def split_claims(text: str) -> list[tuple[str, tuple[int, ...]]]:
     claims: list[tuple[str, tuple[int, ...]]] = []
     for piece in pieces:
         if claims and not CITES.sub("", piece).strip(" .;,"):  # only citations: they close the sentence before
-            text_before, cites_before = claims[-1]
-            claims[-1] = (f"{text_before} {piece}", cites_before + _numbers(piece))
+            joined = f"{claims[-1][0]} {piece}"
+            claims[-1] = (joined, _numbers(joined))
             continue
         claims.append((piece, _numbers(piece)))
     return [(t, tuple(dict.fromkeys(c))) for t, c in claims]
 
 
 def _numbers(piece: str) -> tuple[int, ...]:
-    return tuple(int(n) for group in CITES.findall(piece) for n in re.split(r"\s*[,;]\s*", group))
+    """The passages a sentence cites: citations after some of its words ("[1] (23 Feb 2022, …) The
+    United States …" echoes a passage's heading; it cites nothing)."""
+    return tuple(
+        int(n)
+        for match in CITES.finditer(piece)
+        if re.search(r"\w", CITES.sub("", piece[: match.start()]))
+        for n in re.split(r"\s*[,;]\s*", match[1])
+    )
 
 
 def _plain(sentence: str) -> str:
@@ -161,13 +182,18 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
         key = name.removesuffix("'s").removesuffix("’s")
         if key.casefold() not in _COMMON and key.casefold() not in lowered and key.casefold() not in _MONTHS:
             return f"the name “{key}” is not in {numbers}"
-    words = [w for w in analyze(plain) if not w.isdigit() and w not in asked]
+    # Dates and numbers were checked above; the question's own words and words about the reports
+    # ("the latest report says") are not claims.
+    words = [w for w in analyze(plain) if not w.isdigit() and w not in asked and w not in _FRAME and w not in _CALENDAR]
     if words:
-        found = set(analyze(context))
-        share = sum(w in found for w in words) / len(words)
+        # Against one sentence at a time (with its article's title): words gathered from several
+        # sentences can splice a claim that none of them makes.
+        units = [set(analyze(f"{g.title} {g.outlet} {g.passage.article.text[s:e]}")) for g in given for s, e in g.sentences]
+        best = max(units, key=lambda unit: sum(w in unit for w in words))
+        share = sum(w in best for w in words) / len(words)
         if share < min_words:
-            missing = ", ".join(dict.fromkeys(w for w in words if w not in found))
-            return f"{1 - share:.0%} of its words are not in {numbers} ({missing})"
+            missing = ", ".join(dict.fromkeys(w for w in words if w not in best))
+            return f"{1 - share:.0%} of its words are in no one sentence of {numbers} ({missing})"
     return None
 
 
