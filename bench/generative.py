@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def run(name: str, config: qa.Config, questions: list[dict], examples: bool) -> 
         kept += sum(c.reason is None for c in result.claims)
         for claim in result.claims:
             if claim.reason:
-                key = claim.reason.split(" [")[0].split("“")[0].split(" (")[0].strip()
+                key = re.sub(r"\[\d+\]|“[^”]*”|\(.*\)|\d+%", "…", claim.reason).strip()
                 reasons[key] = reasons.get(key, 0) + 1
         fell += result.composer != "generative"
         if row["kind"] in ("status", "temporal") and result.verdict and any(c.reason is None for c in result.claims):
@@ -84,8 +85,12 @@ def run(name: str, config: qa.Config, questions: list[dict], examples: bool) -> 
             else:
                 disagree += 1
         if examples:
-            shown = result.generated or "(fell back) " + next((n for n in result.notes if n.startswith("No generated")), "")
-            print(f"  {row['id']}: {row['question']}\n    -> {shown}\n    verdict: {result.verdict}")
+            written = " ".join(c.text for c in result.claims)
+            why = next((n for n in result.notes if n.startswith("No generated")), "")
+            print(
+                f"  {row['id']}: {row['question']}\n    wrote: {written!r}\n    -> {result.composer}: {result.generated or why}"
+            )
+            print(f"    verdict: {result.verdict}", flush=True)
     p = lambda values, q: float(np.percentile(values, q)) if values else float("nan")  # noqa: E731
     top = sorted(reasons.items(), key=lambda kv: -kv[1])[:4]
     return {
@@ -126,7 +131,7 @@ def main() -> None:
                     f"(n={figures['verdicts']})  first token p50 {figures['first_p50']:.2f} s p95 {figures['first_p95']:.2f} s  "
                     f"answer p50 {figures['full_p50']:.2f} s p95 {figures['full_p95']:.2f} s"
                 )
-                print(f"          dropped because: {figures['drop_reasons'] or 'none'}")
+                print(f"          dropped because: {figures['drop_reasons'] or 'none'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Rendering: an `Answer` (or `Passage`s) as Markdown for the web UI, plain text for `qa ask`,
-and JSON for `qa ask --json` and the HTTP API. Nothing else in the product formats an answer.
+and JSON for `qa ask --json` and the HTTP API. Nothing else in the product formats an answer but
+`qa/panels.py`, the web UI's HTML panels.
 
 Article text is untrusted: in Markdown every quoted string is escaped (`markdown_escape`) and
 every link percent-encoded, and Gradio's HTML sanitiser stays on besides.
@@ -7,7 +8,6 @@ every link percent-encoded, and Gradio's HTML sanitiser stays on besides.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -22,9 +22,7 @@ __all__ = [
     "to_text",
     "to_json",
     "passage_json",
-    "verdict_html",
-    "cards_html",
-    "more_markdown",
+    "cited_and_further",
     "body",
     "markdown_escape",
     "sources_markdown",
@@ -109,7 +107,7 @@ def to_markdown(result: Answer) -> str:
     """One chat message: the verdict, the answer, its cited sources, the story's timeline when dates
     differ, and the passages retrieved but not cited."""
     parts = _message(result, "### {}")
-    cited, further = _split(result)
+    cited, further = cited_and_further(result)
     if cited:
         parts.append(f"**Sources**\n\n{sources_markdown(cited)}")
     if len(result.timeline) > 1:
@@ -125,7 +123,7 @@ def to_markdown(result: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def _split(result: Answer) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
+def cited_and_further(result: Answer) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
     """The cited passages and the further ones; a declined answer shows none."""
     if not result.answered:
         return (), ()
@@ -153,7 +151,7 @@ def to_text(result: Answer) -> str:
     if dropped:
         lines.append("\nGenerated sentences dropped:")
         lines += [f"  “{' '.join(c.text.split())}”: {c.reason}" for c in dropped]
-    cited, further = _split(result)
+    cited, further = cited_and_further(result)
     for heading, passages in (("Sources", cited), ("More passages (not cited)", further)):
         if passages:
             lines.append(f"\n{heading}:")
@@ -237,101 +235,3 @@ def to_chat(result: Answer, *, same_evidence: bool = False) -> str:
         numbers = ", ".join(f"[{p.citation.number}]" for p in result.passages[: result.cited])
         return f"{notes}The same reports answer this ({numbers}); nothing further was found. See the answer above."
     return "\n\n".join(_message(result, "**{}**"))
-
-
-def verdict_html(result: Answer | None, error: str | None = None) -> str:
-    """The panel above the chat: the latest answer's verdict and its lead report's card, in view on any screen."""
-    if error:
-        return f'<div class="qa-verdict qa-error">{html.escape(error)}</div>'
-    if result is None:
-        return '<div class="qa-verdict qa-empty">Ask a question: the newest report leads, every quote is cited.</div>'
-    if not result.answered:
-        return f'<div class="qa-verdict qa-declined">{DECLINE}</div>'
-    head = html.escape(result.verdict or (f"As of {format_date(result.as_of)}" if result.as_of else "Answer"))
-    cited, _ = _split(result)
-    card = _card(cited[0], context=False, marks=_supports(result, cited[0])) if cited else ""
-    return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{card}</div>'
-
-
-def cards_html(result: Answer | None) -> str:
-    """The other cited reports as cards, then the story's timeline (newest first)."""
-    if result is None or not result.answered:
-        return ""
-    cited, _ = _split(result)
-    parts = [_card(p, marks=_supports(result, p)) for p in cited[1:]]
-    if len(result.timeline) > 1:
-        rows = "".join(
-            f"<li><time>{e.date.isoformat() if e.date else 'undated'}</time> "
-            f"{f'[{e.number}] ' if e.number else ''}{html.escape(e.title)}"
-            f"{' <b>latest update</b>' if e.superseding else ''}</li>"
-            for e in result.timeline
-        )
-        parts.append(f'<div class="qa-timeline"><div class="qa-label">Timeline, newest first</div><ol>{rows}</ol></div>')
-    return "".join(parts)
-
-
-def more_markdown(result: Answer | None) -> str:
-    """Passages retrieved but not cited."""
-    if result is None:
-        return ""
-    _, further = _split(result)
-    return sources_markdown(further) if further else "No further passages."
-
-
-def _supports(result: Answer, p: Passage) -> list[tuple[int, int]]:
-    """For a generated answer, the sentences of `p` that its kept sentences rest on (spans in the article)."""
-    if result.composer != "generative":
-        return []
-    spans = {
-        (c.support.start, c.support.end)
-        for c in result.claims
-        if c.reason is None and c.support and c.support.number == p.citation.number
-    }
-    return sorted(spans)
-
-
-def _card(p: Passage, *, context: bool = True, marks: list[tuple[int, int]] | None = None) -> str:
-    """A source card: [n], outlet and date, the title (a link when the article has a web URL), and
-    the cited sentence highlighted inside its passage (alone, without `context`). `marks` (spans of
-    the sentences a generated answer rests on) replace the cited sentence as the highlight."""
-    c = p.citation
-    title = html.escape(c.title)
-    url = c.url if c.url and re.match(r"^https?://", c.url) else None
-    link = (
-        f'<a href="{html.escape(quote(url, safe=URL_SAFE))}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        if url
-        else title
-    )
-    meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
-    start, end = p.chunk.start, p.chunk.end
-    text = p.article.text
-    if marks:
-        body = (
-            _marked(text, marks, start, end)
-            if context
-            else " … ".join(f"<mark>{html.escape(text[a:b])}</mark>" for a, b in marks)
-        )
-    elif context and start <= c.start and c.end <= end:
-        body = (
-            f"{html.escape(text[start : c.start])}<mark>{html.escape(text[c.start : c.end])}</mark>"
-            f"{html.escape(text[c.end : end])}"
-        )
-    else:
-        body = f"<mark>{html.escape(c.quote)}</mark>"
-    return (
-        f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
-        f'<p class="qa-passage">{body}</p></div>'
-    )
-
-
-def _marked(text: str, marks: list[tuple[int, int]], start: int, end: int) -> str:
-    """`text[start:end]`, escaped, with the (sorted, non-overlapping) spans in `marks` highlighted."""
-    out, cursor = [], start
-    for a, b in marks:
-        a, b = max(a, cursor), min(b, end)
-        if a >= b:
-            continue
-        out += [html.escape(text[cursor:a]), f"<mark>{html.escape(text[a:b])}</mark>"]
-        cursor = b
-    out.append(html.escape(text[cursor:end]))
-    return "".join(out)

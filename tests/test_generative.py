@@ -16,8 +16,9 @@ import pytest
 from qa import Config
 from qa.compose import LocalServer, agrees, brief_of, llama_cpp_installed, verify
 from qa.engine import engine_for
+from qa.panels import verdict_html
 from qa.records import Answer
-from qa.render import GENERATED, body, to_chat, to_json, verdict_html
+from qa.render import GENERATED, body, to_chat, to_json
 
 SUMMIT = "did the summit happen?"
 

@@ -16,8 +16,9 @@ import gradio as gr
 
 from ..config import Config
 from ..errors import QAError
+from ..panels import cards_html, more_markdown, verdict_html
 from ..records import Answer
-from ..render import cards_html, markdown_escape, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html
+from ..render import markdown_escape, passage_json, to_chat, to_json, to_markdown
 from .service import Service
 
 __all__ = ["create_app", "examples", "internal_error", "CSS"]
