@@ -10,8 +10,11 @@ OpenAI-compatible server (`endpoint.py`).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +65,16 @@ def bundled_model(name: LocalModel, cache_dir: Path) -> Path:
         raise LocalModelError(f"the bundled Gemma model could not be assembled at {target}: {shown(str(error), 160)}") from None
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the thread that started it exits, so
+    a `qa serve` stopped by SIGTERM or killed leaves no model server behind (elsewhere: a no-op)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -69,7 +82,10 @@ def _free_port() -> int:
 
 
 class LocalServer:
-    """`python -m llama_cpp.server` serving a bundled model on 127.0.0.1; a context manager that stops it."""
+    """`python -m llama_cpp.server` serving a bundled model on 127.0.0.1; a context manager that stops it.
+
+    Start it from a thread that outlives it (the main thread): on Linux the server is sent SIGTERM
+    when that thread exits."""
 
     def __init__(self, model: LocalModel, config: Config, *, threads: int | None = None, context: int = 2048) -> None:
         if not llama_cpp_installed():
@@ -113,7 +129,13 @@ class LocalServer:
             "--n_threads_batch",
             str(self.threads),
         ]
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
         self._wait_ready()
         return self
 
