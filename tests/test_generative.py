@@ -285,3 +285,19 @@ def test_a_generated_answer_that_contradicts_the_newest_report_falls_back(
     assert result.composer == "extractive" and result.verdict.startswith("Called off")
     (why,) = [n for n in result.notes if n.startswith("No generated answer:")]
     assert "disagrees with the newest report" in why
+
+
+def test_a_date_the_report_speaks_of_verifies_and_another_does_not(seeds: Config) -> None:
+    """The Moscow Times of 23 Feb 2022 says Blinken and Lavrov meet "this Thursday": 24 February."""
+    engine = engine_for(seeds.index, seeds)
+    brief = brief_of(engine.answer("When were Blinken and Lavrov supposed to meet?", composer="extractive"))
+    (dated,) = [g for g in brief.passages if g.date is not None]
+    n = dated.number
+    claims = verify(
+        f"Blinken and Lavrov were to meet on 24 February 2022 [{n}]. Blinken and Lavrov were to meet on 25 February [{n}].",
+        brief,
+        engine.encoder,
+        min_words=0.6,
+        min_cosine=0.5,
+    )
+    assert [c.reason for c in claims] == [None, f"the date “25 February” is not a date of [{n}]"]

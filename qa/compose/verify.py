@@ -162,12 +162,15 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
     dated = [d for g in given for d in (g.date,) if d]
     allowed_numbers = {n.replace(",", "") for n in _NUMBER.findall(context)}
     allowed_numbers |= {str(v) for d in dated for v in (d.day, d.year)}
+    allowed_numbers |= {str(d.year) for g in given for s in g.passage.chunk.sentences if (d := s.refers_to)}
     for day_month in (*_DAY_MONTH.finditer(plain), *_MONTH_DAY.finditer(plain)):
         groups = day_month.groups()
         month, day = (groups[1], groups[0]) if groups[0].isdigit() else (groups[0], groups[1])
         if (_MONTHS[month.lower()], int(day)) not in _allowed_dates(given):
             return f"the date “{day_month[0]}” is not a date of {numbers}"
-    for number in _NUMBER.findall(plain):
+    # A date's day was checked as a date ("22 February" for a report's "on Tuesday"), not as a number.
+    undated = _MONTH_DAY.sub(" ", _DAY_MONTH.sub(" ", plain))
+    for number in _NUMBER.findall(undated):
         if number.replace(",", "") not in allowed_numbers:
             return f"the number {number} is not in {numbers}"
     lowered = context.casefold()
