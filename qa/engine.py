@@ -4,24 +4,24 @@
 configuration. Before each question the engine checks the index's generation (one SQLite
 read) and loads a newer build when one was committed, so a running server never needs a
 restart after `qa build` / `qa add` / `qa remove`. A question is encoded once; nothing after
-that runs the model.
+that runs the model, except to verify a generated answer's sentences (`qa/compose/`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .answer import compose
-from .config import MAX_K, Config, Mode
+from .compose import Endpoint, generate
+from .config import Composer, Config, Mode
 from .embedding import Encoder, encoder_key, load_encoder
-from .errors import IndexMismatchError, InvalidRequest, NoMatchError, shown
+from .errors import IndexMismatchError, InvalidRequest, shown
 from .parts import content_terms, split_parts
 from .query import (
     OTHER_EXAMPLES,
@@ -34,53 +34,12 @@ from .query import (
     parse_constraints,
     status_margin,
 )
+from .question import checked_filter, checked_k, make_filter, prepare_question, with_context
 from .records import Answer, Passage
 from .retrieval import search
-from .storage import AnyIndex, Filter, Index, ShardedIndex, open_index
+from .storage import AnyIndex, Index, ShardedIndex, open_index
 
 __all__ = ["Engine", "Loaded", "LOADED", "shared_encoder", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
-
-
-def prepare_question(question: object, config: Config) -> tuple[str, list[str]]:
-    """The question as it will be searched, and notes for the user if it had to change."""
-    if not isinstance(question, str):
-        raise InvalidRequest(f"the question must be text, not {'None' if question is None else type(question).__name__}")
-    if not question.strip():
-        raise InvalidRequest("the question is empty")
-    if re.search("[\ud800-\udfff]", question):  # bytes that were not UTF-8 (a terminal's surrogateescape)
-        raise InvalidRequest("the question is not valid UTF-8 text")
-    text = re.sub(r"\s+", " ", question).strip()
-    notes = []
-    if len(text) > config.max_question_chars:
-        notes.append(f"The question was {len(text):,} characters long; only the first {config.max_question_chars:,} were used.")
-        text = text[: config.max_question_chars]
-    return text, notes
-
-
-def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
-    if value is None or value == "" or isinstance(value, dt.date):
-        return value or None
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a date as YYYY-MM-DD, not {shown(repr(value))}") from None
-
-
-def make_filter(sources: Iterable[str] | str | None, since: dt.date | str | None, until: dt.date | str | None) -> Filter:
-    """Explicit filters, checked: one source may be given as a plain string."""
-    if isinstance(sources, str):
-        sources = [sources]
-    if sources is not None:
-        if not isinstance(sources, Iterable) or isinstance(sources, (bytes, dict)):
-            raise InvalidRequest("sources must be a source name or a list of source names")
-        sources = list(sources)
-        if not all(isinstance(s, str) for s in sources):
-            raise InvalidRequest("sources must be a source name or a list of source names")
-    wanted = tuple(dict.fromkeys(s.strip().casefold() for s in sources or () if s.strip()))
-    low, high = _as_date(since, "since"), _as_date(until, "until")
-    if low and high and low > high:
-        raise InvalidRequest(f"since ({low}) is after until ({high}): no article can match")
-    return Filter(wanted, low, high)
 
 
 class Engine:
@@ -92,6 +51,14 @@ class Engine:
         self._index: AnyIndex | None = None
         self._lock = threading.Lock()
         self._examples: tuple[np.ndarray, np.ndarray] | None = None
+        self._endpoint: Endpoint | None = None
+
+    def endpoint(self) -> Endpoint:
+        """The configured chat endpoint of the generative composer (made on first use)."""
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = Endpoint(self.config)
+            return self._endpoint
 
     @property
     def encoder(self) -> Encoder:
@@ -155,10 +122,10 @@ class Engine:
         until: dt.date | str | None = None,
     ) -> list[Passage]:
         index = self.index()
-        where = _checked_filter(index, make_filter(sources, since, until))
+        where = checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
         with index.snapshot():
-            return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+            return search(index, query, checked_k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
 
     def answer(
         self,
@@ -170,19 +137,52 @@ class Engine:
         until: dt.date | str | None = None,
         k: int | None = None,
         mode: Mode | None = None,
+        composer: Composer | None = None,
     ) -> Answer:
+        result: Answer | None = None
+        for item in self.answer_stream(
+            question, history, sources=sources, since=since, until=until, k=k, mode=mode, composer=composer
+        ):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def answer_stream(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        sources: Iterable[str] | str | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        k: int | None = None,
+        mode: Mode | None = None,
+        composer: Composer | None = None,
+    ) -> Iterator[str | Answer]:
+        """The answer as it is written: for a generated one its text in pieces, then the final
+        `Answer` (always last; a fallback to quotes says why in its notes)."""
+        chosen = composer or self.config.answer
+        if chosen not in ("extractive", "generative"):
+            raise InvalidRequest(f"composer must be 'extractive' or 'generative', not {shown(repr(chosen))}")
         index = self.index()
-        where = _checked_filter(index, make_filter(sources, since, until))
+        where = checked_filter(index, make_filter(sources, since, until))
         text, notes = prepare_question(question, self.config)
-        searched = _with_context(text, history)
+        searched = with_context(text, history)
         if searched != text:  # say how a follow-up was read
             notes = [*notes, f"Searched with: {searched}"]
         query, _ = self.make_query(searched, index)
         with index.snapshot() as reading:  # search and compose read one generation
-            passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+            passages = search(
+                index, query, checked_k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config
+            )
             if isinstance(reading, set) and reading:  # a shard set served by Ray, some shards silent
                 notes = [*notes, _missing_shards(reading, index)]
-            return compose(question, query, passages, index, self.config, notes)
+            result = compose(question, query, passages, index, self.config, notes)
+        if chosen == "extractive" or not result.answered:
+            yield result
+            return
+        yield from generate(result, query, self.config, self.encoder, self.endpoint)
 
 
 def _missing_shards(missing: set[int], index: AnyIndex) -> str:
@@ -192,55 +192,6 @@ def _missing_shards(missing: set[int], index: AnyIndex) -> str:
         f"Shard {names} of {index.shard_count} did not answer in time (QA_SHARD_SECONDS): "  # type: ignore[union-attr]
         "this answer leaves out the articles it holds."
     )
-
-
-def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
-    """`where`, or a one-line `NoMatchError` saying what matched nothing and what there is."""
-    if not where or index.admits_any(where):
-        return where
-    known = index.sources()
-    sources = [s for s in known if s.casefold() in where.sources]
-    if where.sources and not sources:
-        listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
-        names = ", ".join(repr(s) for s in where.sources)
-        raise NoMatchError(f"No articles match source {names} (known sources: {listed or 'none'})")
-    low, high = index.date_range()
-    span = f"from {low} to {high}" if low else "none of them dated"
-    bounds = " and ".join(
-        x
-        for x in (f"on or after {where.since}" if where.since else "", f"on or before {where.until}" if where.until else "")
-        if x
-    )
-    outlets = f" from {', '.join(sources)}" if where.sources else ""
-    raise NoMatchError(f"No articles{outlets} were published {bounds} (the index holds articles {span})")
-
-
-def _k(k: int | None, config: Config) -> int:
-    k = config.k if k is None else k
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-        raise InvalidRequest(f"k must be a whole number from 1 to {MAX_K}, not {shown(repr(k))}")
-    return k
-
-
-def _with_context(question: str, history: Sequence[Any] | None) -> str:
-    """A follow-up of a few words is searched with the user's previous question."""
-    if history is not None and (isinstance(history, (str, bytes, dict)) or not isinstance(history, Sequence)):
-        raise InvalidRequest("history must be a list of chat messages")
-    if not history or len(re.findall(r"\w{3,}", question)) > 4:
-        return question
-    for message in reversed(list(history)):
-        content: Any = None
-        if isinstance(message, str):
-            content = message
-        elif isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):  # Gradio may send content as typed blocks
-                content = " ".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
-        elif isinstance(message, (list, tuple)) and message and isinstance(message[0], str):
-            content = message[0]  # [user, assistant] pairs
-        if isinstance(content, str) and content.strip():
-            return f"{content.strip()} {question}"
-    return question
 
 
 class Loaded:
@@ -320,10 +271,12 @@ def answer(
     k: int | None = None,
     index: AnyIndex | Path | str | None = None,
     config: Config | None = None,
+    composer: Composer | None = None,
 ) -> Answer:
     """Answer `question` from the index, with dated, numbered citations; declines when nothing is relevant.
 
     `history` is the chat so far (role/content messages, [user, assistant] pairs or plain strings);
     a short follow-up such as "and why?" is searched together with the previous question.
+    `composer` ("extractive" or "generative"; default `config.answer`) chooses who writes it.
     """
-    return engine_for(index, config).answer(question, history, sources=sources, since=since, until=until, k=k)
+    return engine_for(index, config).answer(question, history, sources=sources, since=since, until=until, k=k, composer=composer)

@@ -21,6 +21,7 @@ __all__ = [
     "Quote",
     "Report",
     "Answer",
+    "Claim",
     "IngestWarning",
 ]
 
@@ -142,6 +143,19 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One sentence a language model wrote, the passages it cites, and why it was dropped (`None`: kept).
+
+    `support` is the sentence of a cited passage that supports it best (a span of that passage's
+    article text), so that the UI can highlight it as it highlights a quoted sentence."""
+
+    text: str
+    cites: tuple[int, ...]
+    reason: str | None = None
+    support: Citation | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     """Structure, not text: `qa/render.py` turns it into Markdown, plain text, HTML or JSON."""
 
@@ -165,6 +179,16 @@ class Answer:
     grade: str = "not found"
     #: The parts of a multi-part question that no passage supports.
     unsupported: tuple[str, ...] = ()
+    #: Who wrote the answer: "extractive" (quotes; also when a generated answer fell back) or
+    #: "generative" (the kept `claims`, each checked against the passages it cites).
+    composer: str = "extractive"
+    #: A generated answer's sentences, kept and dropped (a fallback keeps the dropped ones, to say why).
+    claims: tuple[Claim, ...] = ()
+
+    @property
+    def generated(self) -> str:
+        """The generated answer: its kept sentences, each ending with its citations ("" when none)."""
+        return " ".join(c.text for c in self.claims if c.reason is None) if self.composer == "generative" else ""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Rendering: an `Answer` (or `Passage`s) as Markdown for the web UI, plain text for `qa ask`,
-and JSON for `qa ask --json` and the HTTP API. Nothing else in the product formats an answer.
+and JSON for `qa ask --json` and the HTTP API. Nothing else in the product formats an answer but
+`qa/panels.py`, the web UI's HTML panels.
 
 Article text is untrusted: in Markdown every quoted string is escaped (`markdown_escape`) and
 every link percent-encoded, and Gradio's HTML sanitiser stays on besides.
@@ -7,14 +8,13 @@ every link percent-encoded, and Gradio's HTML sanitiser stays on besides.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from .dates import format_date
-from .records import Answer, Passage, Report
+from .records import Answer, Claim, Passage, Report
 
 __all__ = [
     "to_markdown",
@@ -22,17 +22,18 @@ __all__ = [
     "to_text",
     "to_json",
     "passage_json",
-    "verdict_html",
-    "cards_html",
-    "more_markdown",
+    "cited_and_further",
     "body",
     "markdown_escape",
     "sources_markdown",
     "DECLINE",
+    "GENERATED",
     "URL_SAFE",
 ]
 
 DECLINE = "Not found in these articles."
+#: Said above a generated answer: the reader knows who wrote it and how it was checked.
+GENERATED = "Written by a language model; each sentence was checked against the passage it cites."
 URL_SAFE = ":/?#@!$&'*+,;=%~-._"  # everything else, brackets and spaces included, is percent-encoded
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|~!&])")
 
@@ -62,6 +63,8 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     if not result.answered or result.lead is None:
         return DECLINE
     escape = markdown_escape if markdown else (lambda text: re.sub(r"\s+", " ", text).strip())
+    if result.composer == "generative":  # the model's kept sentences, each ending with its citations
+        return " ".join(_escaped_claim(c.text) if markdown else escape(c.text) for c in result.claims if c.reason is None)
     bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
 
     def quoted(report: Report) -> str:
@@ -87,11 +90,24 @@ def body(result: Answer, *, markdown: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _escaped_claim(text: str) -> str:
+    """A generated sentence in Markdown: escaped like article text, its citations kept as [n] to be linked."""
+    return re.sub(r"\\\[(\d+(?:, ?\d+)*)\\\]", r"[\1]", markdown_escape(CITES_ONE.sub(_one_per_bracket, text)))
+
+
+def _one_per_bracket(match: re.Match[str]) -> str:
+    return "".join(f"[{n}]" for n in re.findall(r"\d+", match[0]))
+
+
+#: "[1, 2]" is written as "[1][2]", so that each number links to its source.
+CITES_ONE = re.compile(r"\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})+\s*\]")
+
+
 def to_markdown(result: Answer) -> str:
     """One chat message: the verdict, the answer, its cited sources, the story's timeline when dates
     differ, and the passages retrieved but not cited."""
     parts = _message(result, "### {}")
-    cited, further = _split(result)
+    cited, further = cited_and_further(result)
     if cited:
         parts.append(f"**Sources**\n\n{sources_markdown(cited)}")
     if len(result.timeline) > 1:
@@ -107,7 +123,7 @@ def to_markdown(result: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def _split(result: Answer) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
+def cited_and_further(result: Answer) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
     """The cited passages and the further ones; a declined answer shows none."""
     if not result.answered:
         return (), ()
@@ -122,7 +138,8 @@ def _message(result: Answer, verdict_markup: str) -> list[str]:
         return re.sub(marker, lambda m: f"[[{m[1]}]]({links[int(m[1])]})" if int(m[1]) in links else f"[{m[1]}]", markdown)
 
     verdict = [verdict_markup.format(linked(markdown_escape(result.verdict), r"\\\[(\d+)\\\]"))] if result.verdict else []
-    return [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), linked(body(result), r"(?<!\\)\[(\d+)\]")]
+    label = [f"*{GENERATED}*"] if result.composer == "generative" else []
+    return [*verdict, *(f"*{markdown_escape(n)}*" for n in result.notes), *label, linked(body(result), r"(?<!\\)\[(\d+)\]")]
 
 
 def to_text(result: Answer) -> str:
@@ -130,7 +147,11 @@ def to_text(result: Answer) -> str:
     lines = (
         ([result.verdict] if result.verdict else []) + [f"note: {note}" for note in result.notes] + [body(result, markdown=False)]
     )
-    cited, further = _split(result)
+    dropped = [c for c in result.claims if c.reason is not None]
+    if dropped:
+        lines.append("\nGenerated sentences dropped:")
+        lines += [f"  “{' '.join(c.text.split())}”: {c.reason}" for c in dropped]
+    cited, further = cited_and_further(result)
     for heading, passages in (("Sources", cited), ("More passages (not cited)", further)):
         if passages:
             lines.append(f"\n{heading}:")
@@ -175,7 +196,10 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
         "answered": result.answered,
         "grade": result.grade,
         "unsupported": list(result.unsupported),
+        "composer": result.composer,
         "answer": body(result, markdown=False),
+        "sentences": [_claim_json(c) for c in result.claims if c.reason is None],
+        "dropped": [{"sentence": c.text, "cites": list(c.cites), "reason": c.reason} for c in result.claims if c.reason],
         "verdict": result.verdict,
         "as_of": result.as_of.isoformat() if result.as_of else None,
         "searched": result.searched,
@@ -186,6 +210,16 @@ def to_json(result: Answer | Sequence[Passage]) -> dict[str, Any] | list[dict[st
             for e in result.timeline
         ],
         "notes": list(result.notes),
+    }
+
+
+def _claim_json(claim: Claim) -> dict[str, Any]:
+    """A kept generated sentence: its citations and the sentence of a cited passage that supports it best."""
+    support = claim.support
+    return {
+        "sentence": claim.text,
+        "cites": list(claim.cites),
+        "support": {"number": support.number, "quote": support.quote, "span": [support.start, support.end]} if support else None,
     }
 
 
@@ -201,68 +235,3 @@ def to_chat(result: Answer, *, same_evidence: bool = False) -> str:
         numbers = ", ".join(f"[{p.citation.number}]" for p in result.passages[: result.cited])
         return f"{notes}The same reports answer this ({numbers}); nothing further was found. See the answer above."
     return "\n\n".join(_message(result, "**{}**"))
-
-
-def verdict_html(result: Answer | None, error: str | None = None) -> str:
-    """The panel above the chat: the latest answer's verdict and its lead report's card, in view on any screen."""
-    if error:
-        return f'<div class="qa-verdict qa-error">{html.escape(error)}</div>'
-    if result is None:
-        return '<div class="qa-verdict qa-empty">Ask a question: the newest report leads, every quote is cited.</div>'
-    if not result.answered:
-        return f'<div class="qa-verdict qa-declined">{DECLINE}</div>'
-    head = html.escape(result.verdict or (f"As of {format_date(result.as_of)}" if result.as_of else "Answer"))
-    cited, _ = _split(result)
-    return f'<div class="qa-verdict"><div class="qa-headline">{head}</div>{_card(cited[0], context=False) if cited else ""}</div>'
-
-
-def cards_html(result: Answer | None) -> str:
-    """The other cited reports as cards, then the story's timeline (newest first)."""
-    if result is None or not result.answered:
-        return ""
-    cited, _ = _split(result)
-    parts = [_card(p) for p in cited[1:]]
-    if len(result.timeline) > 1:
-        rows = "".join(
-            f"<li><time>{e.date.isoformat() if e.date else 'undated'}</time> "
-            f"{f'[{e.number}] ' if e.number else ''}{html.escape(e.title)}"
-            f"{' <b>latest update</b>' if e.superseding else ''}</li>"
-            for e in result.timeline
-        )
-        parts.append(f'<div class="qa-timeline"><div class="qa-label">Timeline, newest first</div><ol>{rows}</ol></div>')
-    return "".join(parts)
-
-
-def more_markdown(result: Answer | None) -> str:
-    """Passages retrieved but not cited."""
-    if result is None:
-        return ""
-    _, further = _split(result)
-    return sources_markdown(further) if further else "No further passages."
-
-
-def _card(p: Passage, *, context: bool = True) -> str:
-    """A source card: [n], outlet and date, the title (a link when the article has a web URL), and
-    the cited sentence highlighted inside its passage (alone, without `context`)."""
-    c = p.citation
-    title = html.escape(c.title)
-    url = c.url if c.url and re.match(r"^https?://", c.url) else None
-    link = (
-        f'<a href="{html.escape(quote(url, safe=URL_SAFE))}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        if url
-        else title
-    )
-    meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
-    start, end = p.chunk.start, p.chunk.end
-    text = p.article.text
-    if context and start <= c.start and c.end <= end:
-        body = (
-            f"{html.escape(text[start : c.start])}<mark>{html.escape(text[c.start : c.end])}</mark>"
-            f"{html.escape(text[c.end : end])}"
-        )
-    else:
-        body = f"<mark>{html.escape(c.quote)}</mark>"
-    return (
-        f'<div class="qa-card"><div class="qa-meta">[{c.number}] {meta}</div><div class="qa-title">{link}</div>'
-        f'<p class="qa-passage">{body}</p></div>'
-    )

@@ -35,6 +35,11 @@ def test_settings_from_the_environment_are_typed() -> None:
             {"QA_KEYWORD_HEAP_MB": "20", "QA_KEYWORD_THREADS": "2"},
             "setting keyword_heap_mb (QA_KEYWORD_HEAP_MB) must be at least 15 per keyword thread (30 for 2), not 20",
         ),
+        ({"QA_ANSWER": "llm"}, "setting answer (QA_ANSWER) must be 'extractive' or 'generative', not 'llm'"),
+        ({"QA_LLM_URL": "localhost:8080"}, "setting llm_url (QA_LLM_URL) must be an http:// or https:// URL"),
+        ({"QA_LLM_TIMEOUT": "0"}, "setting llm_timeout (QA_LLM_TIMEOUT) must be from 0.1 to 3600, not '0'"),
+        ({"QA_LLM_LOCAL": "gpt"}, "setting llm_local (QA_LLM_LOCAL) must be 'smollm2' or 'gemma3', not 'gpt'"),
+        ({"QA_VERIFY_WORDS": "1.5"}, "setting verify_words (QA_VERIFY_WORDS) must be from 0 to 1, not '1.5'"),
     ],
 )
 def test_a_bad_setting_is_one_line_that_names_it(environ: dict[str, str], message: str) -> None:

@@ -1,7 +1,7 @@
 """The JSON API at `/api/`: the engine over plain HTTP, for programs.
 
     GET|POST /api/retrieve   question, k, mode, sources, since, until → {"passages": […]}
-    GET|POST /api/answer     question, history, k, mode, sources, since, until → `qa ask --json`'s object
+    GET|POST /api/answer     question, history, k, mode, sources, since, until, composer → `qa ask --json`'s object
     GET      /api/status     the index, and the answers in flight
     POST     /api/admin/rebuild, /api/admin/remove   behind the admin password (HTTP Basic or Bearer)
 
@@ -58,6 +58,14 @@ class RetrieveRequest(BaseModel):
 
 class AnswerRequest(RetrieveRequest):
     history: list[Any] | None = Field(default=None, max_length=200)
+    #: Who writes the answer (default: the server's `QA_ANSWER`).
+    composer: Literal["extractive", "generative"] | None = None
+
+
+class AnswerQuery(RetrieveRequest):
+    """`GET /answer`'s parameters: a history does not fit in a URL."""
+
+    composer: Literal["extractive", "generative"] | None = None
 
 
 class RemoveRequest(BaseModel):
@@ -155,7 +163,7 @@ def create_api(service: Service, changes: Changes) -> FastAPI:
         return retrieve(body)
 
     @api.get("/answer", dependencies=[Depends(limited)])
-    def answer_get(query: Annotated[RetrieveRequest, Query()]) -> JSONBytes:
+    def answer_get(query: Annotated[AnswerQuery, Query()]) -> JSONBytes:
         """The answer, as `qa ask --json` gives it."""
         return answer(AnswerRequest(**query.model_dump()))
 

@@ -9,13 +9,16 @@ and can upload nothing (`server.py` refuses the framework's upload route here).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from ..config import Config
 from ..errors import QAError
-from ..render import cards_html, markdown_escape, more_markdown, passage_json, to_chat, to_json, to_markdown, verdict_html
+from ..panels import cards_html, more_markdown, verdict_html
+from ..records import Answer
+from ..render import markdown_escape, passage_json, to_chat, to_json, to_markdown
 from .service import Service
 
 __all__ = ["create_app", "examples", "internal_error", "CSS"]
@@ -74,12 +77,16 @@ def create_app(service: Service | Config) -> gr.Blocks:
         until: str,
         sources: list[str] | None,
         previous: list[int] | None,
-    ) -> tuple[list[dict[str, Any]], str, str, str, str, list[int]]:
-        """One turn of the chat: the answer in the chat, its verdict and lead card above it, the
-        other cited reports and the timeline beside it, further passages folded away."""
+        composer: str | None = None,
+    ) -> Iterator[tuple[list[dict[str, Any]], str, str, str, str, list[int]]]:
+        """One turn of the chat: the answer in the chat (a generated one streamed as it is written,
+        then replaced by its checked sentences), its verdict and lead card above it, the other cited
+        reports and the timeline beside it, further passages folded away."""
         history = list(history or [])
+        result: Answer | None = None
+        written = ""
         try:
-            result = service.answer(
+            for item in service.answer_stream(
                 message,
                 history=history,
                 since=(since or "").strip() or None,
@@ -87,16 +94,25 @@ def create_app(service: Service | Config) -> gr.Blocks:
                 sources=sources or None,
                 k=int(k or config.k),
                 mode=mode or None,
-            )
+                composer=composer or None,
+            ):
+                if isinstance(item, str):
+                    written += item
+                    yield history + _turn(message, f"*Writing …*\n\n{markdown_escape(written)}"), "", gr.skip(), "", "", []
+                else:
+                    result = item
         except QAError as error:  # our own messages, written for the user
             reply, panel = f"**Error:** {markdown_escape(str(error))}", verdict_html(None, str(error))
-            return history + _turn(message, reply), "", panel, "", "", []
+            yield history + _turn(message, reply), "", panel, "", "", []
+            return
         except Exception:  # noqa: BLE001 - logged with its traceback by internal_error; the client sees one line
             reply = internal_error("answering a question")
-            return history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", "", []
+            yield history + _turn(message, reply), "", verdict_html(None, "Something went wrong on the server."), "", "", []
+            return
+        assert result is not None  # the stream always ends with the answer
         cited = sorted(p.chunk.id for p in result.passages[: result.cited])
         same = bool(cited) and cited == sorted(previous or []) and any(n.startswith("Searched with:") for n in result.notes)
-        return (
+        yield (
             history + _turn(message, to_chat(result, same_evidence=same)),
             "",
             verdict_html(result),
@@ -132,10 +148,17 @@ def create_app(service: Service | Config) -> gr.Blocks:
         sources: list[str] | None = None,
         since: str | None = None,
         until: str | None = None,
+        composer: str | None = None,
     ) -> dict[str, Any]:
         try:
             result = service.answer(
-                question, history=history or None, since=since or None, until=until or None, sources=sources, k=k
+                question,
+                history=history or None,
+                since=since or None,
+                until=until or None,
+                sources=sources,
+                k=k,
+                composer=composer or None,
             )
             return to_json(result)  # type: ignore[return-value]
         except QAError as error:
@@ -171,6 +194,12 @@ def create_app(service: Service | Config) -> gr.Blocks:
                         since = gr.Textbox(label="Published on or after", placeholder="YYYY-MM-DD")
                         until = gr.Textbox(label="Published on or before", placeholder="YYYY-MM-DD")
                     sources = gr.Dropdown([], multiselect=True, label="Sources", elem_id="qa-sources")
+                composer = gr.Radio(
+                    [("Quotes", "extractive"), ("Generated, each sentence checked", "generative")],
+                    value=config.answer,
+                    label="Answer",
+                    elem_id="qa-composer",
+                )
             with gr.Column(scale=2, min_width=300):
                 cards = gr.HTML(elem_id="qa-cards")
                 with gr.Accordion("More passages (not cited)", open=False):
@@ -179,7 +208,7 @@ def create_app(service: Service | Config) -> gr.Blocks:
         limit = {"concurrency_limit": config.concurrency, "concurrency_id": QUESTIONS}
         question.submit(
             ask,
-            inputs=[question, chat, k, mode, since, until, sources, shown],
+            inputs=[question, chat, k, mode, since, until, sources, shown, composer],
             outputs=[chat, question, panel, cards, more, shown],
             api_name="chat_turn",
             api_visibility="private",

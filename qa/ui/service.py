@@ -140,6 +140,11 @@ class Service:
         with self.gate.slot():
             return self.engine.answer(question, **arguments)
 
+    def answer_stream(self, question: str, **arguments: Any) -> Iterator[str | Answer]:
+        """The answer as it is written (a generated one in pieces), the final `Answer` last; one slot throughout."""
+        with self.gate.slot():
+            yield from self.engine.answer_stream(question, **arguments)
+
     def retrieve(self, question: str, **arguments: Any) -> list[Passage]:
         with self.gate.slot():
             return self.engine.retrieve(question, **arguments)
