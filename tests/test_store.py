@@ -153,6 +153,19 @@ qa.build_index(qa.Config(articles=sys.argv[1], index=sys.argv[2]), full=sys.argv
 """
 
 
+def _kill_at(moment: str, script: list[str], env: dict[str, str]) -> None:
+    """Runs `python -c script…`, a build that stops for good at a log line, and kills it there (SIGKILL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", *script], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(moment):
+            process.send_signal(signal.SIGKILL)
+            break
+    assert process.wait() == -signal.SIGKILL, f"the build never reached {moment!r}"
+
+
 def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> None:
     """Builds killed at each moment (embedding, the keyword commit, the metadata commit,
     housekeeping), incremental and full: the index always answers, and the next build completes."""
@@ -179,19 +192,7 @@ def test_kill_9_during_builds_leaves_an_index_that_answers(tmp_path: Path) -> No
         ("full", "generation 3 committed", 42),
     ]
     for mode, moment, articles_after in moments:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _STOPS_AT, str(articles), str(index), mode, moment],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(moment):
-                process.send_signal(signal.SIGKILL)
-                break
-        assert process.wait() == -signal.SIGKILL, f"the {mode} build never reached {moment!r}"
+        _kill_at(moment, [_STOPS_AT, str(articles), str(index), mode, moment], env)
         fresh = Index(index)  # loads: the last committed generation, whole, its keyword index included
         assert fresh.manifest["articles"] == articles_after and fresh.vectors.ntotal == fresh.manifest["chunks"]
         assert fresh.keywords.size == fresh.manifest["chunks"]  # old or new, never a mix (issue 20)
@@ -342,19 +343,7 @@ def test_a_build_killed_between_windows_keeps_them_and_the_next_build_completes_
     _batch(articles, 12)
     env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     moment = "generation 3 committed"  # the second window of 12 new articles, 4 chunks each
-    process = subprocess.Popen(
-        [sys.executable, "-c", _STOPS_IN_WINDOWS, str(articles), str(index), moment],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(moment):
-            process.send_signal(signal.SIGKILL)
-            break
-    assert process.wait() == -signal.SIGKILL, f"the build never reached {moment!r}"
+    _kill_at(moment, [_STOPS_IN_WINDOWS, str(articles), str(index), moment], env)
     kept = Index(index)
     assert kept.manifest["generation"] == 3 and 2 < kept.manifest["articles"] < 14  # two windows, whole
     assert kept.vectors.ntotal == kept.keywords.size == kept.manifest["chunks"]
