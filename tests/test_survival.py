@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ARTICLES, NEWER, write
 
-from qa import BuildError, Config, Index, add_articles, build_index, index_status, retrieve
+from qa import BuildError, Config, Index, add_articles, build_index, index_status, load_index, retrieve
 
 HARBOUR = "The harbour authority said on Tuesday that the new pier will open in March. Ferries will use it first, officials said."
 
@@ -126,6 +126,17 @@ def test_a_malformed_front_matter_is_a_warning_naming_the_file(tmp_path: Path) -
     write(folder, "broken.md", "---\ntitle: [unclosed\ndate: 2024-01-02\n---\n" + HARBOUR)
     report = build_index(Config(articles=folder, index=tmp_path / "index"))
     assert report.articles == 3 and "broken.md: front matter could not be read" in _warnings(report)
+
+
+def test_an_impossible_date_in_front_matter_loses_the_date_only(tmp_path: Path) -> None:
+    """A newcomer's report: `date: 2023-02-30` lost the title and the source with it."""
+    folder = _folder(tmp_path)
+    write(folder, "feb30.md", "---\ntitle: The harbour plan\ndate: 2023-02-30\nsource: Town Crier\n---\n" + HARBOUR)
+    config = Config(articles=folder, index=tmp_path / "index")
+    report = build_index(config)
+    assert "feb30.md: date '2023-02-30' is not a full calendar date" in _warnings(report)
+    article = load_index(config.index, config).article("feb30.md")
+    assert article is not None and (article.title, article.source, article.date) == ("The harbour plan", "Town Crier", None)
 
 
 def test_a_skipped_file_is_remembered_and_not_parsed_again_until_it_changes(tmp_path: Path) -> None:

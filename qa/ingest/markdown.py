@@ -24,7 +24,14 @@ _BYLINE = re.compile(r"\s*by\s+([A-Z][\w.'\-]+(?:\s+(?:and\s+)?[A-Z][\w.'\-]+){0
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """YAML's safe loader without aliases: an alias bomb (`a: &a [*a, *a, …]`) expands exponentially."""
+    """YAML's safe loader without aliases (an alias bomb, `a: &a [*a, *a, …]`, expands
+    exponentially) and without timestamps: a date stays text for qa's own date reading, so that one
+    impossible date ("2023-02-30") is a note about the date, not a front matter lost whole."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
