@@ -1,4 +1,5 @@
-"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa shard`, `qa ask`, `qa serve`, `qa eval`.
+"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa shard`, `qa ask`, `qa serve`,
+`qa eval`, and for feeds `qa feeds add|list|remove`, `qa fetch`, `qa watch`.
 
 Every command takes `--index` and `--model`; settings otherwise come from
 `QA_*` environment variables (see `Config`). Errors print one line and exit 2.
@@ -68,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the web UI (builds the index first if there is none)")
     serve.add_argument("--articles", help="articles to index when no index exists yet")
+    serve.add_argument(
+        "--watch", action="store_true", help="also fetch the index's feeds every QA_WATCH_EVERY seconds (see `qa watch`)"
+    )
+    serve.add_argument("--every", help="with --watch: how often, e.g. 90s, 15m, 1h (default: QA_WATCH_EVERY seconds)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
@@ -76,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
         help="a shard set is read here (local) or by one Ray actor per shard (ray; cluster: $QA_RAY_ADDRESS)",
     )
     common(serve)
+
+    feeds = commands.add_parser("feeds", help="the RSS/Atom feeds and news sitemaps the index follows")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True)
+    feed_add = feed_commands.add_parser("add", help="subscribe to a feed or sitemap (fetched by `qa fetch`)")
+    feed_add.add_argument("url")
+    feed_add.add_argument("--name", help="its name, which names its folder under <articles>/feeds/ (default: from the URL)")
+    common(feed_add)
+    common(feed_commands.add_parser("list", help="each feed with its last fetch, result and article count"))
+    feed_remove = feed_commands.add_parser("remove", help="unsubscribe (its articles stay until `qa remove`)")
+    feed_remove.add_argument("feed", metavar="NAME|URL")
+    common(feed_remove)
+
+    common(commands.add_parser("fetch", help="fetch every feed once and add what is new or changed"))
+    watch = commands.add_parser("watch", help="fetch every feed again and again, until interrupted")
+    watch.add_argument("--every", help="how often, e.g. 90s, 15m, 1h (default: QA_WATCH_EVERY seconds)")
+    common(watch)
 
     evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
     evaluate.add_argument("questions")
@@ -111,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ask": _ask,
             "serve": _serve,
             "eval": _eval,
+            "feeds": _feeds,
+            "fetch": _fetch,
+            "watch": _watch,
         }
         return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
@@ -212,9 +236,73 @@ def _build_the_sample_index(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
+    import threading
+
     from .ui import serve
 
-    serve(config)
+    if not args.watch:
+        serve(config)
+        return 0
+    from .feeds import watch
+
+    stop = threading.Event()
+    every = _seconds(args.every) if args.every else None
+    watcher = threading.Thread(target=watch, args=(config,), kwargs={"stop": stop, "log": _log, "every": every}, daemon=True)
+    watcher.start()
+    try:
+        serve(config)
+    finally:
+        stop.set()
+    return 0
+
+
+def _seconds(every: str) -> float:
+    """`90s`, `15m`, `1h` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = every.strip().lower()
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        seconds = 0
+    if not seconds >= 1:
+        raise ValueError(f"--every {every!r}: give a time of at least a second, e.g. 90s, 15m or 1h")
+    return seconds
+
+
+def _feeds(args: argparse.Namespace, config: Config) -> int:
+    from .feeds import add_feed, list_feeds, remove_feed
+
+    if args.feeds_command == "add":
+        feed = add_feed(args.url, config, name=args.name)
+        print(f"added feed {feed.name}: {feed.url} (fetch it with `qa fetch`)")
+    elif args.feeds_command == "remove":
+        feed, ids = remove_feed(args.feed, config)
+        print(f"removed feed {feed.name}; its {len(ids)} articles stay in the index (`qa remove` takes them out)")
+    else:
+        feeds = list_feeds(config)
+        for feed in feeds:
+            last = f"last fetch {feed.last_fetch}: {feed.last_result}" if feed.last_fetch else "not fetched yet"
+            print(f"{feed.name}  {feed.url}\n    {feed.articles} articles; {last}")
+        if not feeds:
+            print("no feeds: add one with `qa feeds add URL`")
+    return 0
+
+
+def _fetch(args: argparse.Namespace, config: Config) -> int:
+    from .feeds import fetch_feeds
+
+    print(fetch_feeds(config, log=_log).summary())
+    return 0
+
+
+def _watch(args: argparse.Namespace, config: Config) -> int:
+    import threading
+
+    from .feeds import watch
+
+    every = _seconds(args.every) if args.every else None
+    _log(f"fetching every feed every {every or config.watch_every:g} s; Ctrl-C stops")
+    watch(config, stop=threading.Event(), log=_log, every=every)
     return 0
 
 

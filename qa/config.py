@@ -148,6 +148,23 @@ class Config:
     #: run (what the driver holds at once).
     ray_batch_size: int = 32
     ray_window: int = 4096
+    #: Feeds (`qa feeds`, `qa fetch`, `qa watch`): each request (feed, page or robots.txt) has this many
+    #: seconds from connecting to its last byte, and is retried this many times (after
+    #: `feed_backoff`, then twice that…) when it timed out, could not connect or got HTTP 5xx/429.
+    feed_timeout: float = 20.0
+    feed_retries: int = 2
+    feed_backoff: float = 2.0
+    #: Seconds between two requests to one host (requests to one host never overlap).
+    feed_delay: float = 1.0
+    #: The largest feed, sitemap or page read; a longer one is refused, read no further than this.
+    feed_max_bytes: int = 5_000_000
+    feed_redirects: int = 5
+    #: Entries read from one feed or sitemap per fetch (the newest first, as the feed lists them).
+    feed_max_entries: int = 1000
+    #: Pages fetched at once (of different hosts; one host is still asked one request at a time).
+    feed_workers: int = 4
+    #: `qa watch` and `qa serve --watch`: seconds from the start of one fetch of every feed to the next.
+    watch_every: float = 900.0
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
@@ -224,6 +241,15 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "rate_limit": (0, None),
     "max_request_bytes": (1, None),
     "max_upload_files": (1, 100_000),
+    "feed_timeout": (0.01, 3600),
+    "feed_retries": (0, 10),
+    "feed_backoff": (0, 3600),
+    "feed_delay": (0, 3600),
+    "feed_max_bytes": (1, None),
+    "feed_redirects": (0, 30),
+    "feed_max_entries": (1, 1_000_000),
+    "feed_workers": (1, 64),
+    "watch_every": (1, None),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 

@@ -9,6 +9,7 @@ that runs the model.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -37,6 +38,7 @@ from .query import (
 from .records import Answer, Passage
 from .retrieval import search
 from .storage import AnyIndex, Filter, Index, ShardedIndex, open_index
+from .storage.feeds import fetch_times
 
 __all__ = ["Engine", "Loaded", "LOADED", "shared_encoder", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
 
@@ -156,7 +158,9 @@ class Engine:
         index = self.index()
         where = _checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
-        return search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+        return self._fetched(
+            search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+        )
 
     def answer(
         self,
@@ -178,7 +182,18 @@ class Engine:
         query, _ = self.make_query(searched, index)
         with index.snapshot():  # search and compose read one generation
             passages = search(index, query, _k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
-            return compose(question, query, passages, index, self.config, notes)
+            answered = compose(question, query, passages, index, self.config, notes)
+        return dataclasses.replace(answered, passages=tuple(self._fetched(answered.passages)))
+
+    def _fetched(self, passages: Sequence[Passage]) -> list[Passage]:
+        """Citations of articles a feed brought say when they were fetched (`qa/storage/feeds.py`)."""
+        times = fetch_times(self.path, [p.article.id for p in passages])
+        return [
+            dataclasses.replace(p, citation=dataclasses.replace(p.citation, fetched=times[p.article.id]))
+            if p.article.id in times
+            else p
+            for p in passages
+        ]
 
 
 def _checked_filter(index: AnyIndex, where: Filter) -> Filter:
