@@ -308,3 +308,17 @@ def test_cli_feeds_bad_url_is_one_line(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "only http and https" in bad.stderr
     listed = subprocess.run([sys.executable, "-m", "qa.cli", "feeds", "list", *args], capture_output=True, text=True, env=env)
     assert listed.returncode == 0 and listed.stdout.startswith("no feeds")
+
+
+def test_a_fetch_that_dies_leaves_folder_and_index_as_they_were(sites: tuple[Site, Site], tmp_path: Path) -> None:
+    home, _ = sites
+    config = _config(tmp_path).with_overrides(model=str(tmp_path / "no-such-model"))  # the add fails when it embeds
+    (tmp_path / "articles").mkdir()
+    home.routes["/rss.xml"] = ok(rss([("o-1", "Orchard", f"{home.base}/o.html", "Apples.")]), "application/rss+xml")
+    home.routes["/o.html"] = ok(page("Record apple harvest", "2026-12-01", ORCHARD))
+    add_feed(f"{home.base}/rss.xml", config, name="orchard")
+    with pytest.raises(Exception):  # noqa: B017 - whatever stops the add, it must leave nothing behind
+        fetch_feeds(config)
+    assert [p for p in (tmp_path / "articles").rglob("*") if p.is_file()] == []
+    assert [(f.last_fetch, f.articles) for f in list_feeds(config)] == [(None, 0)]
+    assert "/o.html" in home.requests  # it did get as far as the page

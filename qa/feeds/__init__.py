@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import QAError, shown
 from ..indexing.scan import Log
-from ..storage.feeds import Feed, FeedStore
+from ..storage.feeds import FEEDS_FILE, Feed, FeedStore
 from .address import target
 from .errors import FetchError
 from .ids import checked_name, feed_name
@@ -43,8 +43,8 @@ def add_feed(url: str, config: Config, *, name: str | None = None) -> Feed:
 
 
 def list_feeds(config: Config) -> list[Feed]:
-    if not Path(config.index).exists():
-        return []
+    if not (Path(config.index) / FEEDS_FILE).is_file():
+        return []  # read-only: listing never creates the feed state
     with FeedStore(config.index) as store:
         return store.feeds()
 

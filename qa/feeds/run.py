@@ -97,6 +97,7 @@ def fetch_feeds(config: Config, *, log: Log = lambda _: None, fetcher: Fetcher |
         except BaseException:
             _restore(written)
             raise
+        _keep_raw_pages(written)
         for feed in feeds:
             if feed.name in saved:
                 group = saved[feed.name]
@@ -254,7 +255,7 @@ def _markdown(entry: Entry, article: Article | None, item: FeedItem, document: D
 
 
 def _write(folder: Path, saved: list[_Saved]) -> list[_Saved]:
-    """Write the article files (and raw pages), remembering what each replaced; unchanged ones are left alone."""
+    """Write the article files, remembering what each replaced (to put it back if the add fails)."""
     written = []
     for s in saved:
         old = s.path.read_bytes() if s.path.exists() else None
@@ -262,12 +263,17 @@ def _write(folder: Path, saved: list[_Saved]) -> list[_Saved]:
         s.path.parent.mkdir(parents=True, exist_ok=True)
         s.old = old
         s.path.write_bytes(data)
+        written.append(s)
+    return written
+
+
+def _keep_raw_pages(written: list[_Saved]) -> None:
+    """The fetched pages as they came, beside their articles in `.raw/` (a folder builds do not read)."""
+    for s in written:
         if s.raw_page is not None:
             raw = s.path.parent / ".raw" / f"{s.path.stem}.html"
             raw.parent.mkdir(exist_ok=True)
             raw.write_bytes(s.raw_page)
-        written.append(s)
-    return written
 
 
 def _restore(written: list[_Saved]) -> None:
