@@ -236,23 +236,11 @@ def _build_the_sample_index(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
-    import threading
-
     from .ui import serve
 
-    if not args.watch:
-        serve(config)
-        return 0
-    from .feeds import watch
-
-    stop = threading.Event()
-    every = _seconds(args.every) if args.every else None
-    watcher = threading.Thread(target=watch, args=(config,), kwargs={"stop": stop, "log": _log, "every": every}, daemon=True)
-    watcher.start()
-    try:
-        serve(config)
-    finally:
-        stop.set()
+    if args.every and not args.watch:
+        raise ValueError("--every goes with --watch")
+    serve(config, watch_every=(_seconds(args.every) if args.every else config.watch_every) if args.watch else None)
     return 0
 
 

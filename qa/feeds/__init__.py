@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
@@ -58,15 +59,25 @@ def remove_feed(name_or_url: str, config: Config) -> tuple[Feed, list[str]]:
         return feed, store.remove(feed.name)
 
 
-def watch(config: Config, *, stop: threading.Event, log: Log = lambda _: None, every: float | None = None) -> None:
+def watch(
+    config: Config,
+    *,
+    stop: threading.Event,
+    log: Log = lambda _: None,
+    every: float | None = None,
+    fetch: Callable[[], str] | None = None,
+) -> None:
     """Fetch every feed, then again `every` seconds after that fetch started, until `stop` is set.
 
-    A fetch that fails is logged in a line and the loop goes on: the index keeps serving as it was."""
+    `fetch` does one fetch and says what it did (default: `fetch_feeds` here; the server runs
+    `qa fetch` in a process of its own, as its index panel does every change). A fetch that fails
+    is logged in a line and the loop goes on: the index keeps serving as it was."""
     every = config.watch_every if every is None else every
+    fetch = fetch or (lambda: fetch_feeds(config, log=log).summary())
     while not stop.is_set():
         started = time.monotonic()
         try:
-            log(fetch_feeds(config, log=log).summary())
+            log(fetch())
         except QAError as error:
             log(f"fetch failed: {error}; the index is as it was")
         except Exception as error:  # noqa: BLE001 - a bug of ours must not end a server's watch loop

@@ -58,6 +58,7 @@ class _Saved:
     raw_page: bytes | None
     item: FeedItem
     new: bool
+    changed: bool  #: the feed changed the entry (else its page is tried again, or it is new)
     old: bytes | None = None  #: the file's bytes before this fetch (None: it is new)
 
 
@@ -103,10 +104,13 @@ def fetch_feeds(config: Config, *, log: Log = lambda _: None, fetcher: Fetcher |
                 group = saved[feed.name]
                 store.save_items(s.item for s in group)
                 response, document = documents[feed.name]  # type: ignore[misc]
-                new = sum(s.new for s in group)
+                new, changed = sum(s.new for s in group), sum(s.changed for s in group)
+                retried = len(group) - new - changed
                 from_entry = sum(s.item.origin != "page" for s in group)
-                result = f"ok: {len(document.entries)} entries, {new} new, {len(group) - new} updated" + (
-                    f", {from_entry} from the entry's own text (page not fetched)" if from_entry else ""
+                result = (
+                    f"ok: {len(document.entries)} entries, {new} new, {changed} updated"
+                    + (f", {retried} pages tried again" if retried else "")
+                    + (f", {from_entry} from the entry's own text (page not fetched)" if from_entry else "")
                 )
                 _record(store, feed, report, log, result, response, new)
     return report
@@ -191,8 +195,8 @@ def _entries(
     for entry in document.entries:
         rel = f"{FEEDS_DIR}/{feed.name}/{file_stem(entry.key)}.md"
         before = store.item(rel)
-        if rel in seen or (before is not None and before.digest == _signature(entry)):
-            continue  # listed twice, or unchanged since it was saved
+        if rel in seen or (before is not None and before.digest == _signature(entry) and before.origin == "page"):
+            continue  # listed twice, or unchanged since its page was saved (a page that failed is tried again)
         seen.add(rel)
         todo.append((entry, rel, before))
 
@@ -229,7 +233,9 @@ def _entries(
         )
         text = _markdown(entry, article, item, document)
         raw_page = got.body if isinstance(got, Response) else None
-        saved.append(_Saved(folder / rel, text, raw_page, item, before is None))
+        saved.append(
+            _Saved(folder / rel, text, raw_page, item, before is None, before is not None and before.digest != item.digest)
+        )
     return saved
 
 
