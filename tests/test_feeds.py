@@ -166,6 +166,7 @@ def test_feeds_fetch_answer_update_and_rebuild(sites: tuple[Site, Site], tmp_pat
     (tmp_path / "articles").mkdir()
     first = rss([("harbour-1", "Harbour bridge to close", f"{home.base}/bridge.html?utm_source=rss", "Council closes bridge.")])
     home.routes["/rss.xml"] = ok(first, "application/rss+xml")
+    home.routes["/section.xml"] = ok(first, "application/rss+xml")  # the outlet's other feed lists the same story
     home.routes["/bridge.html"] = ok(page("Harbour bridge to close", "2026-12-03", HARBOUR))
     home.routes["/atom.xml"] = ok(
         "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Larkspur Post</title>"
@@ -191,6 +192,7 @@ def test_feeds_fetch_answer_update_and_rebuild(sites: tuple[Site, Site], tmp_pat
     add_feed(f"{home.base}/rss.xml", config, name="harbour")
     add_feed(f"{home.base}/atom.xml", config, name="larkspur")
     add_feed(f"{home.base}/sitemap.xml", config)
+    add_feed(f"{home.base}/section.xml", config, name="section")
     with pytest.raises(Exception, match="already subscribed"):
         add_feed(f"{home.base}/rss.xml", config, name="again")
 
@@ -199,6 +201,7 @@ def test_feeds_fetch_answer_update_and_rebuild(sites: tuple[Site, Site], tmp_pat
     lines = {f.name: f for f in list_feeds(config)}
     assert lines["harbour"].articles == 1 and lines["harbour"].last_result.startswith("ok: 1 entries, 1 new")
     assert "from the entry's own text" in lines["larkspur"].last_result  # its page is a 404
+    assert lines["section"].articles == 0 and lines["section"].last_result.startswith("ok: 1 entries, 0 new")
     saved = sorted(p.relative_to(tmp_path / "articles").as_posix() for p in (tmp_path / "articles").rglob("*.md"))
     assert len(saved) == 3 and all(p.startswith("feeds/") for p in saved)
     harbour_file = next((tmp_path / "articles" / "feeds" / "harbour").glob("*.md"))

@@ -81,6 +81,7 @@ def fetch_feeds(config: Config, *, log: Log = lambda _: None, fetcher: Fetcher |
             return report
         documents = _documents(feeds, fetcher, config)
         saved: dict[str, list[_Saved]] = {}
+        claimed: dict[str, str] = {}
         for feed in feeds:
             got = documents[feed.name]
             if isinstance(got, QAError | IngestError):
@@ -90,7 +91,7 @@ def fetch_feeds(config: Config, *, log: Log = lambda _: None, fetcher: Fetcher |
             if document is None:
                 _record(store, feed, report, log, "not modified (304)", response, 0)
                 continue
-            saved[feed.name] = _entries(feed, response, document, store, fetcher, folder, config, log)
+            saved[feed.name] = _entries(feed, response, document, store, fetcher, folder, config, log, claimed)
         written = _write(folder, [s for group in saved.values() for s in group])
         try:
             if written:
@@ -186,18 +187,25 @@ def _entries(
     folder: Path,
     config: Config,
     log: Log,
+    claimed: dict[str, str],
 ) -> list[_Saved]:
-    """The new and changed entries of one feed, their pages fetched and extracted."""
+    """The new and changed entries of one feed, their pages fetched and extracted. `claimed`: the
+    feed each entry key of this fetch belongs to (the first to list it), shared by all the feeds."""
     for note in document.notes:
         log(f"{feed.name}: {note}")
     todo: list[tuple[Entry, str, FeedItem | None]] = []
     seen: set[str] = set()
+    elsewhere: list[str] = []
     for entry in document.entries:
         rel = f"{FEEDS_DIR}/{feed.name}/{file_stem(entry.key)}.md"
         before = store.item(rel)
         if rel in seen or (before is not None and before.digest == _signature(entry) and before.origin == "page"):
             continue  # listed twice, or unchanged since its page was saved (a page that failed is tried again)
         seen.add(rel)
+        owner = claimed.setdefault(entry.key, store.owner(entry.key) or feed.name)
+        if before is None and owner != feed.name:
+            elsewhere.append(owner)  # one outlet's article listed by two of its feeds is stored once
+            continue
         todo.append((entry, rel, before))
 
     def page(entry: Entry) -> Response | QAError:
@@ -236,6 +244,8 @@ def _entries(
         saved.append(
             _Saved(folder / rel, text, raw_page, item, before is None, before is not None and before.digest != item.digest)
         )
+    if elsewhere:
+        log(f"{feed.name}: {len(elsewhere)} entries already saved from {', '.join(sorted(set(elsewhere)))}, not stored again")
     return saved
 
 

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS items (
     first_seen TEXT NOT NULL, updated TEXT NOT NULL, fetched TEXT NOT NULL, origin TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS items_feed ON items (feed);
+CREATE INDEX IF NOT EXISTS items_key ON items (key);
 """
 
 
@@ -124,6 +125,11 @@ class FeedStore:
     def item(self, article_id: str) -> FeedItem | None:
         row = self.connection.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE article_id = ?", (article_id,)).fetchone()
         return FeedItem(*row) if row else None
+
+    def owner(self, key: str) -> str | None:
+        """The feed that already saved the entry with this key (guid or canonical URL), if any."""
+        row = self.connection.execute("SELECT feed FROM items WHERE key = ? LIMIT 1", (key,)).fetchone()
+        return row[0] if row else None
 
     def save_items(self, items: Iterable[FeedItem]) -> None:
         with transaction(self.connection, write=True) as db:
