@@ -74,7 +74,7 @@ def fetch_feeds(config: Config, *, log: Log = lambda _: None, fetcher: Fetcher |
     folder = articles_folder(config)
     fetcher = fetcher or Fetcher(config)
     report = FetchReport()
-    with FeedStore(config.index) as store:
+    with FeedStore(config.index) as store, store.fetching():
         feeds = store.feeds()
         if not feeds:
             report.lines.append("no feeds yet: add one with `qa feeds add URL`")
@@ -236,8 +236,17 @@ def _entries(
             log(f"{feed.name}: {shown(entry.link or entry.key)}: {why}; the entry has no text of its own, skipped")
             continue
         origin = "page" if article is not None else f"feed entry (page not used: {why[:200]})"
+        same = before is not None and before.digest == _signature(entry) and before.origin == origin
         item = FeedItem(
-            rel, feed.name, entry.key, entry.link, _signature(entry), before.first_seen if before else stamp, stamp, stamp, origin
+            rel,
+            feed.name,
+            entry.key,
+            entry.link,
+            _signature(entry),
+            before.first_seen if before else stamp,
+            before.updated if before and same else stamp,  # a page tried again and failed again is not an update
+            stamp,
+            origin,
         )
         text = _markdown(entry, article, item, document)
         raw_page = got.body if isinstance(got, Response) else None

@@ -15,11 +15,15 @@ Tables:
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import QAError
 from .metadata import transaction
 
 __all__ = ["FEEDS_FILE", "Feed", "FeedItem", "FeedStore", "fetch_times"]
@@ -75,6 +79,7 @@ class FeedStore:
     def __init__(self, folder: Path | str) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder.resolve()
         self.connection = sqlite3.connect(
             str(folder.resolve() / FEEDS_FILE), isolation_level=None, check_same_thread=False, timeout=30
         )
@@ -89,6 +94,19 @@ class FeedStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def fetching(self) -> Iterator[None]:
+        """Held for a whole fetch: two fetches of one index (`qa watch` and a `qa fetch`) would write
+        the same article files; the second gets a clear error at once."""
+        with open(self.folder / "fetch.lock", "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                raise QAError(f"another fetch of the feeds of {self.folder} is running; this one did nothing") from None
+            yield  # closing the file releases the lock; so does a killed process
 
     def feeds(self) -> list[Feed]:
         return [Feed(*row) for row in self.connection.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY name")]
