@@ -227,7 +227,10 @@ def _build_the_sample_index(config: Config) -> None:
     the default articles folder, as `qa serve` does, instead of failing. An index path given explicitly
     (`--index`, `QA_INDEX`) is never built behind the user's back, and the Python API never builds."""
     default = Config()
-    if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
+    from .storage.feeds import holds_only_feeds
+
+    index = Path(config.index)
+    if index != default.index or (index.exists() and not holds_only_feeds(index)) or not Path(config.articles).is_dir():
         return
     from .indexing import build_index
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import QAError
 from .metadata import transaction
 
-__all__ = ["FEEDS_FILE", "Feed", "FeedItem", "FeedStore", "fetch_times"]
+__all__ = ["FEEDS_FILE", "Feed", "FeedItem", "FeedStore", "fetch_times", "holds_only_feeds"]
 
 FEEDS_FILE = "feeds.sqlite"
 
@@ -181,3 +181,11 @@ def fetch_times(folder: Path | str, article_ids: Iterable[str]) -> dict[str, str
     finally:
         connection.close()
     return dict(rows)
+
+
+def holds_only_feeds(folder: Path | str) -> bool:
+    """Whether an index folder holds the feed list and nothing else yet (`qa feeds add` before any
+    build): for `qa serve` and `qa ask` it has no index, so they build one as for a missing folder."""
+    folder = Path(folder)
+    ours = {FEEDS_FILE, f"{FEEDS_FILE}-wal", f"{FEEDS_FILE}-shm", "fetch.lock"}
+    return folder.is_dir() and all(p.name in ours for p in folder.iterdir())

@@ -26,6 +26,7 @@ from ..config import Config
 from ..errors import QAError
 from ..feeds import watch
 from ..indexing import build_index
+from ..storage.feeds import holds_only_feeds
 from .admin import Changes, create_admin
 from .api import create_api
 from .reader import CSS, create_app
@@ -158,7 +159,7 @@ def serve(config: Config, *, watch_every: float | None = None) -> None:
             )
         if why := weak_password(password):
             raise QAError(f"refusing to serve on {config.host}: QA_ADMIN_PASSWORD is too weak ({why})")
-    if not config.index.exists():
+    if not config.index.exists() or holds_only_feeds(config.index):
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
     Service(config).engine.index()  # fail now, with the clear message, rather than at the first question
