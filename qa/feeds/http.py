@@ -82,7 +82,7 @@ class Fetcher:
             headers = {"If-None-Match": etag, "If-Modified-Since": last_modified} if hop == 0 else {}
             status, answer, body = self._with_retries(where, headers, cap)
             if status in _REDIRECTS:
-                location = answer.get("Location")
+                location = answer.get("location")
                 if not location:
                     raise FetchError(f"HTTP {status} without a Location from {shown(url)}", status=status)
                 seen.add(url)
@@ -95,7 +95,7 @@ class Fetcher:
             if status != 200:
                 raise FetchError(f"HTTP {status} from {shown(url)}", status=status)
             return Response(
-                url, 200, body, where.ip, answer.get("ETag"), answer.get("Last-Modified"), answer.get("Content-Type") or ""
+                url, 200, body, where.ip, answer.get("etag"), answer.get("last-modified"), answer.get("content-type") or ""
             )
         raise FetchError(f"more than {self.config.feed_redirects} redirects from {shown(url)} (QA_FEED_REDIRECTS), not fetched")
 
@@ -128,7 +128,8 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     def _request(self, where: Target, headers: dict[str, str | None], cap: int) -> tuple[int, dict[str, str], bytes]:
-        """One GET to the checked address, under one deadline; the body read up to `cap` bytes."""
+        """One GET to the checked address, under one deadline; the body read up to `cap` bytes; the
+        headers with lower-case names."""
         timeout = self.config.feed_timeout
         deadline = time.monotonic() + timeout
         kind = http.client.HTTPSConnection if where.scheme == "https" else http.client.HTTPConnection
@@ -140,13 +141,14 @@ class Fetcher:
         )
         sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}
         sent |= {k: v for k, v in headers.items() if v}
+        response: http.client.HTTPResponse | None = None
         try:
             connection.request("GET", where.path, headers=sent)
             response = connection.getresponse()
-            answer = {k: v for k, v in response.getheaders()}
+            answer = {k.lower(): v for k, v in response.getheaders()}
             if response.status != 200:
                 return response.status, answer, b""
-            length = response.getheader("Content-Length")
+            length = answer.get("content-length")
             if length and length.strip().isdigit() and int(length) > cap:
                 raise FetchError(
                     f"{shown(where.url)} is {int(length) / 1e6:.1f} MB, over the {cap / 1e6:g} MB cap (QA_FEED_MAX_BYTES)"
@@ -173,6 +175,8 @@ class Fetcher:
             reason = getattr(error, "strerror", None) or type(error).__name__
             raise FetchError(f"{shown(where.url)} could not be fetched ({reason})", retry=True) from None
         finally:
+            if response is not None:
+                response.close()  # the response holds the socket: closing the connection alone leaves it open
             connection.close()
 
     # --- robots.txt -------------------------------------------------------------------------------
