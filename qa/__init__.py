@@ -20,6 +20,7 @@ from .errors import (
     NoMatchError,
     QAError,
 )
+from .feeds import FetchReport, add_feed, fetch_feeds, list_feeds, remove_feed, watch
 from .indexing import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index, ShardedIndex
@@ -33,6 +34,12 @@ __all__ = [
     "remove_articles",
     "index_status",
     "split_index",
+    "add_feed",
+    "list_feeds",
+    "remove_feed",
+    "fetch_feeds",
+    "watch",
+    "FetchReport",
     "load_index",
     "Engine",
     "IndexStatus",

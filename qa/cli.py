@@ -1,4 +1,5 @@
-"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa shard`, `qa ask`, `qa serve`, `qa eval`.
+"""The command line mirrors the Python API: `qa build`, `qa add`, `qa remove`, `qa status`, `qa shard`, `qa ask`, `qa serve`,
+`qa eval`, and for feeds `qa feeds add|list|remove`, `qa fetch`, `qa watch`.
 
 Every command takes `--index` and `--model`; settings otherwise come from
 `QA_*` environment variables (see `Config`). Errors print one line and exit 2.
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the web UI (builds the index first if there is none)")
     serve.add_argument("--articles", help="articles to index when no index exists yet")
+    serve.add_argument(
+        "--watch", action="store_true", help="also fetch the index's feeds every QA_WATCH_EVERY seconds (see `qa watch`)"
+    )
+    serve.add_argument("--every", help="with --watch: how often, e.g. 90s, 15m, 1h (default: QA_WATCH_EVERY seconds)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
@@ -89,6 +94,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--answer", choices=["extractive", "generative"], help="the composer the chat starts with")
     common(serve)
+
+    feeds = commands.add_parser("feeds", help="the RSS/Atom feeds and news sitemaps the index follows")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True)
+    feed_add = feed_commands.add_parser("add", help="subscribe to a feed or sitemap (fetched by `qa fetch`)")
+    feed_add.add_argument("url")
+    feed_add.add_argument("--name", help="its name, which names its folder under <articles>/feeds/ (default: from the URL)")
+    common(feed_add)
+    common(feed_commands.add_parser("list", help="each feed with its last fetch, result and article count"))
+    feed_remove = feed_commands.add_parser("remove", help="unsubscribe (its articles stay until `qa remove`)")
+    feed_remove.add_argument("feed", metavar="NAME|URL")
+    common(feed_remove)
+
+    common(commands.add_parser("fetch", help="fetch every feed once and add what is new or changed"))
+    watch = commands.add_parser("watch", help="fetch every feed again and again, until interrupted")
+    watch.add_argument("--every", help="how often, e.g. 90s, 15m, 1h (default: QA_WATCH_EVERY seconds)")
+    common(watch)
 
     evaluate = commands.add_parser("eval", help="score retrieval on a JSONL question set with gold quotes")
     evaluate.add_argument("questions")
@@ -125,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ask": _ask,
             "serve": _serve,
             "eval": _eval,
+            "feeds": _feeds,
+            "fetch": _fetch,
+            "watch": _watch,
         }
         return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
@@ -232,7 +256,10 @@ def _build_the_sample_index(config: Config) -> None:
     the default articles folder, as `qa serve` does, instead of failing. An index path given explicitly
     (`--index`, `QA_INDEX`) is never built behind the user's back, and the Python API never builds."""
     default = Config()
-    if Path(config.index) != default.index or Path(config.index).exists() or not Path(config.articles).is_dir():
+    from .storage.feeds import holds_only_feeds
+
+    index = Path(config.index)
+    if index != default.index or (index.exists() and not holds_only_feeds(index)) or not Path(config.articles).is_dir():
         return
     from .indexing import build_index
 
@@ -243,19 +270,72 @@ def _build_the_sample_index(config: Config) -> None:
 def _serve(args: argparse.Namespace, config: Config) -> int:
     from .ui import serve
 
+    if args.every and not args.watch:
+        raise ValueError("--every goes with --watch")
+    watch_every = (_seconds(args.every) if args.every else config.watch_every) if args.watch else None
     if not args.llm:
-        serve(config)
+        serve(config, watch_every=watch_every)
         return 0
     composer = args.answer or "generative"
     if args.llm != "local":
-        serve(config.with_overrides(llm_url=args.llm, answer=composer))
+        serve(config.with_overrides(llm_url=args.llm, answer=composer), watch_every=watch_every)
         return 0
     from .compose import LocalServer
 
     _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
     with LocalServer(config.llm_local, config) as local:
         _log(f"The bundled model answers at {local.url}")
-        serve(config.with_overrides(llm_url=local.url, answer=composer))
+        serve(config.with_overrides(llm_url=local.url, answer=composer), watch_every=watch_every)
+    return 0
+
+
+def _seconds(every: str) -> float:
+    """`90s`, `15m`, `1h` or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = every.strip().lower()
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+    except ValueError:
+        seconds = 0
+    if not seconds >= 1:
+        raise ValueError(f"--every {every!r}: give a time of at least a second, e.g. 90s, 15m or 1h")
+    return seconds
+
+
+def _feeds(args: argparse.Namespace, config: Config) -> int:
+    from .feeds import add_feed, list_feeds, remove_feed
+
+    if args.feeds_command == "add":
+        feed = add_feed(args.url, config, name=args.name)
+        print(f"added feed {feed.name}: {feed.url} (fetch it with `qa fetch`)")
+    elif args.feeds_command == "remove":
+        feed, ids = remove_feed(args.feed, config)
+        print(f"removed feed {feed.name}; its {len(ids)} articles stay in the index (`qa remove` takes them out)")
+    else:
+        feeds = list_feeds(config)
+        for feed in feeds:
+            last = f"last fetch {feed.last_fetch}: {feed.last_result}" if feed.last_fetch else "not fetched yet"
+            print(f"{feed.name}  {feed.url}\n    {feed.articles} articles; {last}")
+        if not feeds:
+            print("no feeds: add one with `qa feeds add URL`")
+    return 0
+
+
+def _fetch(args: argparse.Namespace, config: Config) -> int:
+    from .feeds import fetch_feeds
+
+    print(fetch_feeds(config, log=_log).summary())
+    return 0
+
+
+def _watch(args: argparse.Namespace, config: Config) -> int:
+    import threading
+
+    from .feeds import watch
+
+    every = _seconds(args.every) if args.every else None
+    _log(f"fetching every feed every {every or config.watch_every:g} s; Ctrl-C stops")
+    watch(config, stop=threading.Event(), log=_log, every=every)
     return 0
 
 

@@ -188,6 +188,23 @@ class Config:
     verify_words: float = 0.6
     #: … and its embedding is at least this close (cosine) to one sentence of those passages.
     verify_cosine: float = 0.5
+    #: Feeds (`qa feeds`, `qa fetch`, `qa watch`): each request (feed, page or robots.txt) has this many
+    #: seconds from connecting to its last byte, and is retried this many times (after
+    #: `feed_backoff`, then twice that…) when it timed out, could not connect or got HTTP 5xx/429.
+    feed_timeout: float = 20.0
+    feed_retries: int = 2
+    feed_backoff: float = 2.0
+    #: Seconds between two requests to one host (requests to one host never overlap).
+    feed_delay: float = 1.0
+    #: The largest feed, sitemap or page read; a longer one is refused, read no further than this.
+    feed_max_bytes: int = 5_000_000
+    feed_redirects: int = 5
+    #: Entries read from one feed or sitemap per fetch (the newest first, as the feed lists them).
+    feed_max_entries: int = 1000
+    #: Pages fetched at once (of different hosts; one host is still asked one request at a time).
+    feed_workers: int = 4
+    #: `qa watch` and `qa serve --watch`: seconds from the start of one fetch of every feed to the next.
+    watch_every: float = 900.0
 
     def __post_init__(self) -> None:
         """Every value checked and typed, from any source: `Config(k="5")`, `QA_K=5` and `--k 5` alike."""
@@ -277,6 +294,15 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "llm_max_tokens": (16, 4096),
     "verify_words": (0, 1),
     "verify_cosine": (-1, 1),
+    "feed_timeout": (0.01, 3600),
+    "feed_retries": (0, 10),
+    "feed_backoff": (0, 3600),
+    "feed_delay": (0, 3600),
+    "feed_max_bytes": (1, None),
+    "feed_redirects": (0, 30),
+    "feed_max_entries": (1, 1_000_000),
+    "feed_workers": (1, 64),
+    "watch_every": (1, None),
 }
 _ADAPTERS: dict[str, tuple[TypeAdapter[Any], Any]] = {}  # the setting's validator, and its type
 

@@ -9,6 +9,7 @@ that runs the model, except to verify a generated answer's sentences (`qa/compos
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,6 +39,7 @@ from .question import checked_filter, checked_k, make_filter, prepare_question, 
 from .records import Answer, Passage
 from .retrieval import search
 from .storage import AnyIndex, Index, ShardedIndex, open_index
+from .storage.feeds import fetch_times
 
 __all__ = ["Engine", "Loaded", "LOADED", "shared_encoder", "engine_for", "retrieve", "answer", "load_index", "prepare_question"]
 
@@ -125,7 +127,9 @@ class Engine:
         where = checked_filter(index, make_filter(sources, since, until))
         query, _ = self.make_query(question, index)
         with index.snapshot():
-            return search(index, query, checked_k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+            return self._fetched(
+                search(index, query, checked_k(k, self.config), mode=mode or self.config.mode, where=where, config=self.config)
+            )
 
     def answer(
         self,
@@ -179,10 +183,21 @@ class Engine:
             if isinstance(reading, set) and reading:  # a shard set served by Ray, some shards silent
                 notes = [*notes, _missing_shards(reading, index)]
             result = compose(question, query, passages, index, self.config, notes)
+        result = dataclasses.replace(result, passages=tuple(self._fetched(result.passages)))
         if chosen == "extractive" or not result.answered:
             yield result
             return
         yield from generate(result, query, self.config, self.encoder, self.endpoint)
+
+    def _fetched(self, passages: Sequence[Passage]) -> list[Passage]:
+        """Citations of articles a feed brought say when they were fetched (`qa/storage/feeds.py`)."""
+        times = fetch_times(self.path, [p.article.id for p in passages])
+        return [
+            dataclasses.replace(p, citation=dataclasses.replace(p.citation, fetched=times[p.article.id]))
+            if p.article.id in times
+            else p
+            for p in passages
+        ]
 
 
 def _missing_shards(missing: set[int], index: AnyIndex) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from .dates import format_date
 from .records import Answer, Passage
-from .render import DECLINE, URL_SAFE, cited_and_further, sources_markdown
+from .render import DECLINE, URL_SAFE, cited_and_further, fetched, sources_markdown
 
 __all__ = ["verdict_html", "cards_html", "more_markdown"]
 
@@ -79,7 +79,9 @@ def _card(p: Passage, *, context: bool = True, marks: list[tuple[int, int]] | No
         if url
         else title
     )
-    meta = " · ".join(html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated"))
+    meta = " · ".join(
+        html.escape(x) for x in (c.source or "outlet not stated", c.date.isoformat() if c.date else "undated", fetched(c)) if x
+    )
     start, end = p.chunk.start, p.chunk.end
     text = p.article.text
     if marks:

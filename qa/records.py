@@ -89,6 +89,8 @@ class Citation:
     quote: str  #: exactly `article.text[start:end]`
     start: int
     end: int
+    #: When the article was fetched from its feed (ISO time, UTC), for an article a feed brought.
+    fetched: str | None = None
 
 
 @dataclass(frozen=True)

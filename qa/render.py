@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .dates import format_date
-from .records import Answer, Claim, Passage, Report
+from .records import Answer, Citation, Claim, Passage, Report
 
 __all__ = [
     "to_markdown",
@@ -24,6 +24,7 @@ __all__ = [
     "passage_json",
     "cited_and_further",
     "body",
+    "fetched",
     "markdown_escape",
     "sources_markdown",
     "DECLINE",
@@ -51,10 +52,20 @@ def sources_markdown(passages: Sequence[Passage]) -> str:
         title = markdown_escape(c.title)
         head = f"[{title}]({quote(c.url, safe=URL_SAFE)})" if c.url else title
         meta = ", ".join(
-            x for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated") if x
+            x
+            for x in (markdown_escape(c.source) if c.source else "", c.date.isoformat() if c.date else "undated", fetched(c))
+            if x
         )
         lines.append(f"{c.number}. {head} ({meta}): “{markdown_escape(c.quote)}”")
     return "\n".join(lines)
+
+
+def fetched(citation: Citation) -> str:
+    """ "fetched 2026-12-03 12:30 UTC" for an article a feed brought, else "": news minutes old shows
+    both when it was published and when we read it."""
+    if not citation.fetched:
+        return ""
+    return f"fetched {citation.fetched[:16].replace('T', ' ')} UTC"
 
 
 def body(result: Answer, *, markdown: bool = True) -> str:
@@ -157,7 +168,7 @@ def to_text(result: Answer) -> str:
             lines.append(f"\n{heading}:")
         for p in passages:
             c = p.citation
-            meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated") if x)
+            meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else "undated", fetched(c)) if x)
             lines.append(f"  [{c.number}] {c.title} ({meta}){' ' + c.url if c.url else ''}\n      “{c.quote}”")
     if result.timeline:
         lines.append("\nTimeline of the story (newest first):")
@@ -177,6 +188,7 @@ def passage_json(p: Passage) -> dict[str, Any]:
         "similarity": round(p.similarity, 6),
         "quote": p.citation.quote,
         "span": [p.citation.start, p.citation.end],
+        "fetched": p.citation.fetched,
         "article": {
             "id": p.article.id,
             "title": p.article.title,

@@ -103,15 +103,21 @@ def recorded_articles(config: Config) -> Config:
 
 
 def add_articles(
-    paths: Sequence[Path | str], config: Config, *, progress: bool = False, log: Log = lambda _: None
+    paths: Sequence[Path | str],
+    config: Config,
+    *,
+    progress: bool = False,
+    log: Log = lambda _: None,
+    create: bool = False,
 ) -> BuildReport:
-    """Add (or update) the articles of `paths`, all or nothing.
+    """Add (or update) the articles of `paths`, all or nothing, to the index (which must exist,
+    unless `create`: a feed's first fetch starts its index).
 
     Files are read where they are; only those that hold a readable article are then copied into
     the articles folder, and a build that fails removes the copies again: a failed add leaves the
     folder as it was, so it can never break a later build.
     """
-    with Writer(_existing(config), config, log) as writer:
+    with Writer(Path(config.index) if create else _existing(config), config, log) as writer:
         if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise BuildError("paths must be a list of file paths")
         wanted = [(Path(p), *writer.scanner.destination(Path(p))) for p in paths]

@@ -1,4 +1,5 @@
-"""The index panel at `/admin/`: status, the indexed articles, upload, remove and rebuild.
+"""The index panel at `/admin/`: status, the indexed articles, upload, remove and rebuild, and the feeds
+the index follows (add, remove, fetch now; each with its last fetch, result and article count).
 
 `server.py` mounts it behind a login when an admin password is set. Every change to the index runs
 `qa add/remove/build` in a process of its own; if it fails, the previous index keeps serving. An
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ from gradio.utils import get_upload_folder
 
 from ..config import Config
 from ..errors import QAError, shown
+from ..feeds import list_feeds
 from ..indexing import recorded_articles
 from ..ingest import SUPPORTED, IngestError
 from ..ingest.files import decode
@@ -69,7 +72,7 @@ class Changes:
 
 
 def create_admin(service: Service | Config, changes: Changes | None = None) -> gr.Blocks:
-    """The index panel: status, the indexed articles, upload, remove and rebuild."""
+    """The index panel: status, the indexed articles, upload, remove and rebuild; the feeds."""
     service = service if isinstance(service, Service) else Service(service)
     config = service.config
     changes = changes or Changes(config)
@@ -94,6 +97,29 @@ def create_admin(service: Service | Config, changes: Changes | None = None) -> g
             yield "Give the id of an article (see the list above)."
             return
         yield from changes.run(["remove", article_id.strip()], "removing an article")
+
+    def feeds() -> list[list[str]]:
+        try:
+            return [[f.name, f.url, f.last_fetch or "never", f.last_result or "", str(f.articles)] for f in list_feeds(config)]
+        except (QAError, sqlite3.Error):
+            return []
+
+    def add_feed(url: str, name: str) -> Iterator[str]:
+        if not (url or "").strip():
+            yield "Give the URL of an RSS or Atom feed or a news sitemap."
+            return
+        yield from changes.run(
+            ["feeds", "add", url.strip(), *(["--name", name.strip()] if (name or "").strip() else [])], "adding a feed"
+        )
+
+    def remove_feed(name: str) -> Iterator[str]:
+        if not (name or "").strip():
+            yield "Give the name or URL of a feed (see the list above)."
+            return
+        yield from changes.run(["feeds", "remove", name.strip()], "removing a feed")
+
+    def fetch() -> Iterator[str]:
+        yield from changes.run(["fetch"], "fetching the feeds")
 
     def articles(search: str) -> list[list[str]]:
         try:
@@ -130,6 +156,29 @@ def create_admin(service: Service | Config, changes: Changes | None = None) -> g
             articles, inputs=search, outputs=listing, **private
         ).then(status, outputs=info, **private)
         button.click(rebuild, outputs=info, api_name="rebuild", concurrency_limit=1)
+
+        gr.Markdown("### Feeds\nRSS and Atom feeds and news sitemaps the index follows (`qa fetch`, `qa serve --watch`).")
+        feed_list = gr.Dataframe(
+            feeds(),
+            headers=["name", "url", "last fetch (UTC)", "result", "articles"],
+            interactive=False,
+            wrap=True,
+            elem_id="qa-feeds",
+        )
+        with gr.Row():
+            feed_url = gr.Textbox(label="Feed or sitemap URL", scale=3)
+            feed_name = gr.Textbox(label="Name (optional)", scale=1)
+            subscribe = gr.Button("Add the feed", scale=1)
+        with gr.Row():
+            unsubscribe_name = gr.Textbox(label="Feed name or URL to remove", scale=3)
+            unsubscribe = gr.Button("Remove the feed", scale=1)
+            fetch_now = gr.Button("Fetch every feed now", scale=1)
+        for event in (
+            subscribe.click(add_feed, inputs=[feed_url, feed_name], outputs=result, concurrency_limit=1, **private),
+            unsubscribe.click(remove_feed, inputs=unsubscribe_name, outputs=result, concurrency_limit=1, **private),
+            fetch_now.click(fetch, outputs=result, concurrency_limit=1, **private),
+        ):
+            event.then(feeds, outputs=feed_list, **private).then(status, outputs=info, **private)
     return panel
 
 

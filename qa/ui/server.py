@@ -24,7 +24,9 @@ from fastapi import FastAPI
 
 from ..config import Config
 from ..errors import QAError
+from ..feeds import watch
 from ..indexing import build_index
+from ..storage.feeds import holds_only_feeds
 from .admin import Changes, create_admin
 from .api import create_api
 from .reader import CSS, create_app
@@ -117,13 +119,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def create_server(config: Config, *, admin_password: str | None = None) -> Any:
+def create_server(config: Config, *, admin_password: str | None = None, changes: Changes | None = None) -> Any:
     """The three parts on one FastAPI server behind `Guard`. The panel is behind Gradio's own login
     ("admin" and `admin_password`, default `$QA_ADMIN_PASSWORD`) when a password is set; the JSON
     API's admin routes take the same password. Readers never log in."""
     password = admin_password if admin_password is not None else os.environ.get("QA_ADMIN_PASSWORD") or None
     service = Service(config, password)
-    changes = Changes(config)
+    changes = changes or Changes(config)
     server = FastAPI()
     server.mount("/api", create_api(service, changes))
     gr.mount_gradio_app(
@@ -141,10 +143,12 @@ def create_server(config: Config, *, admin_password: str | None = None) -> Any:
     return Guard(server, service)
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, watch_every: float | None = None) -> None:
     """Build the index if there is none yet, then serve until interrupted.
 
     Loopback by default; another address needs a strong `QA_ADMIN_PASSWORD`, or nothing starts.
+    With `watch_every`, the index's feeds are fetched every so many seconds meanwhile, each fetch a
+    `qa fetch` process of its own taking its turn with the panel's changes (`Changes`).
     """
     password = os.environ.get("QA_ADMIN_PASSWORD") or ""
     if not is_loopback(config.host):
@@ -155,14 +159,42 @@ def serve(config: Config) -> None:
             )
         if why := weak_password(password):
             raise QAError(f"refusing to serve on {config.host}: QA_ADMIN_PASSWORD is too weak ({why})")
-    if not config.index.exists():
+    if not config.index.exists() or holds_only_feeds(config.index):
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
     Service(config).engine.index()  # fail now, with the clear message, rather than at the first question
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"Serving on http://{config.host}:{config.port}/ (the JSON API: /api/docs; the index panel: /admin/)", flush=True)
-    # Clients keep event streams open; a stop waits 5 s for them, not for ever.
-    uvicorn.run(create_server(config), host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=5)
+    changes = Changes(config)
+    stop = threading.Event()
+    if watch_every is not None:
+        threading.Thread(
+            target=watch,
+            args=(config,),
+            kwargs={"stop": stop, "every": watch_every, "fetch": lambda: _fetch(changes), "log": _log_feeds},
+            daemon=True,
+        ).start()
+    try:
+        # Clients keep event streams open; a stop waits 5 s for them, not for ever.
+        uvicorn.run(
+            create_server(config, changes=changes),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        stop.set()
+
+
+def _fetch(changes: Changes) -> str:
+    """One `qa fetch` in its own process; its last line (the summary, or why it failed)."""
+    lines = list(changes.run(["fetch"], "fetching the feeds"))
+    return lines[-1].replace("\\", "") if lines else ""
+
+
+def _log_feeds(line: str) -> None:
+    logging.getLogger("qa.feeds").info("%s", line)
 
 
 @contextmanager
