@@ -203,6 +203,10 @@ def _remove(args: argparse.Namespace, config: Config) -> int:
     from .indexing import remove_articles
 
     print(remove_articles(args.article_ids, config, log=_log).summary())
+    print(
+        "their files stay in the articles folder; a build leaves them out while the files are unchanged",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -15,8 +15,8 @@ import datetime as dt
 import os
 import shutil
 import sqlite3
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +56,20 @@ def build_index(
     if target.exists() and is_legacy(target.resolve()):
         return _upgrade(config, progress=progress, log=log, stages=stages)
     shared_encoder(config)  # a model that cannot load fails here, before anything is written
+    with _nothing_left_if_first_fails(target), Writer(target, config, log, stages) as writer:
+        scan = writer.scanner.scan_folder(Path(config.articles), full=full, progress=progress)
+        return writer.apply(scan, full=full, progress=progress)
+
+
+@contextmanager
+def _nothing_left_if_first_fails(target: Path) -> Iterator[None]:
+    """A first build (or a feed's first add) that fails removes what it created, so that the folder
+    is not taken for a damaged index by the next command."""
     folder_existed, index_existed = target.exists(), (target / FILE_NAME).exists()
     try:
-        with Writer(target, config, log, stages) as writer:
-            scan = writer.scanner.scan_folder(Path(config.articles), full=full, progress=progress)
-            return writer.apply(scan, full=full, progress=progress)
+        yield
     except BaseException:
-        if not index_existed and not _committed(target):  # a first build that failed leaves nothing behind
+        if not index_existed and not _committed(target):
             discard_unfinished(target, folder_existed=folder_existed)
         raise
 
@@ -117,7 +124,8 @@ def add_articles(
     the articles folder, and a build that fails removes the copies again: a failed add leaves the
     folder as it was, so it can never break a later build.
     """
-    with Writer(Path(config.index) if create else _existing(config), config, log) as writer:
+    target = Path(config.index) if create else _existing(config)
+    with _nothing_left_if_first_fails(target), Writer(target, config, log) as writer:
         if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise BuildError("paths must be a list of file paths")
         wanted = [(Path(p), *writer.scanner.destination(Path(p))) for p in paths]

@@ -58,10 +58,14 @@ class BuildReport:
 
     def summary(self) -> str:
         return (
-            f"generation {self.generation}: {self.articles} articles, {self.chunks} chunks ({self.added} added, "
+            f"generation {self.generation}: {_count(self.articles, 'article')}, {_count(self.chunks, 'chunk')} ({self.added} added, "
             f"{self.changed} changed, {self.removed} removed; {self.embedded} chunks embedded, {self.linked} articles "
             f"linked into stories) in {self.seconds:.1f} s, {len(self.warnings)} warnings, vectors {self.factory} → {self.path}"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class Writer:
