@@ -143,13 +143,15 @@ def sites() -> Iterator[tuple[Site, Site]]:
         other.stop()
 
 
-def _config(tmp_path: Path) -> Config:
+def _config(tmp_path: Path, feed_timeout: float = 30.0) -> Config:
+    """Loopback feeds; `feed_timeout` generous (a slow machine's fetch must not race it) unless a
+    test needs a page that never answers to time out."""
     return Config(
         articles=tmp_path / "articles",
         index=tmp_path / "index" / "default",
         feed_delay=0,
         feed_retries=0,
-        feed_timeout=1.0,
+        feed_timeout=feed_timeout,
         feed_max_bytes=2_000_000,
     )
 
@@ -245,7 +247,7 @@ def test_feeds_fetch_answer_update_and_rebuild(sites: tuple[Site, Site], tmp_pat
 
 def test_hostile_feeds_are_refused_in_a_line(sites: tuple[Site, Site], tmp_path: Path) -> None:
     home, other = sites
-    config = _config(tmp_path)
+    config = _config(tmp_path, feed_timeout=5.0)  # the slow page never answers: its fetch must time out
     (tmp_path / "articles").mkdir()
 
     def huge(h: BaseHTTPRequestHandler) -> None:  # 20 MB, streamed without a length: the cap must stop reading
