@@ -15,7 +15,7 @@ import errno
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from .metadata import (
 from .reader import read_meta
 from .vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 
-__all__ = ["IndexStore", "Generation", "add_keywords", "FileRecord"]
+__all__ = ["IndexStore", "Generation", "add_keywords", "FileRecord", "ARTICLE_FIELDS", "article_values", "chunk_values"]
 
 #: A file as the index remembers it: size, modification time, hash, its article ids, its notes.
 FileRecord = tuple[int, int, str, list[str], list[str]]
@@ -57,6 +57,54 @@ def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> int:
         article.date.toordinal() if article.date else 0,
         (article.source or "").casefold(),
     )
+
+
+#: The `articles` columns a build writes (the key is SQLite's, or given: `article_values`).
+ARTICLE_FIELDS = "id, hash, file, title, date, source, source_fold, url, author, text, story, names"
+
+
+def article_values(article: Article, content_hash: str, member: StoryMember) -> tuple[Any, ...]:
+    """An article's row of the `articles` table (`ARTICLE_FIELDS`, without the key)."""
+    return (
+        article.id,
+        content_hash,
+        article.id.split("#", 1)[0],
+        article.title,
+        article.date.toordinal() if article.date else None,
+        article.source,
+        (article.source or "").casefold(),
+        article.url,
+        article.author,
+        article.text,
+        member.story,
+        _names_json(member),
+    )
+
+
+def chunk_values(
+    chunks: Sequence[Chunk], keys: Mapping[str, int], vectors: np.ndarray, sentence_vectors: Sequence[np.ndarray]
+) -> tuple[list[tuple[Any, ...]], list[tuple[int, bytes]]]:
+    """Rows of the `chunks` and `sentence_vectors` tables; `keys` gives each article's key, and a
+    chunk's ordinal is its place among its article's chunks (they come in order)."""
+    ordinal: dict[str, int] = {}
+    rows, sentences = [], []
+    for i, chunk in enumerate(chunks):
+        n = ordinal[chunk.article_id] = ordinal.get(chunk.article_id, -1) + 1
+        rows.append(
+            (
+                chunk.id,
+                keys[chunk.article_id],
+                n,
+                chunk.start,
+                chunk.end,
+                chunk.token_count,
+                chunk.content_hash,
+                sentences_json(chunk),
+                f16(vectors[i]),
+            )
+        )
+        sentences.append((chunk.id, f16(sentence_vectors[i])))
+    return rows, sentences
 
 
 class IndexStore:
@@ -232,42 +280,13 @@ class Generation:
         keys: dict[str, int] = {}
         for article, content_hash, member in articles:
             cursor = self.db.execute(
-                "INSERT INTO articles (id, hash, file, title, date, source, source_fold, url, author, text, story, names) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article.id,
-                    content_hash,
-                    article.id.split("#", 1)[0],
-                    article.title,
-                    article.date.toordinal() if article.date else None,
-                    article.source,
-                    (article.source or "").casefold(),
-                    article.url,
-                    article.author,
-                    article.text,
-                    member.story,
-                    _names_json(member),
-                ),
+                f"INSERT INTO articles ({ARTICLE_FIELDS}) VALUES ({', '.join('?' * 12)})",
+                article_values(article, content_hash, member),
             )
             keys[article.id] = int(cursor.lastrowid or 0)
-        ordinal: dict[str, int] = {}
-        for i, chunk in enumerate(chunks):
-            n = ordinal[chunk.article_id] = ordinal.get(chunk.article_id, -1) + 1
-            self.db.execute(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    chunk.id,
-                    keys[chunk.article_id],
-                    n,
-                    chunk.start,
-                    chunk.end,
-                    chunk.token_count,
-                    chunk.content_hash,
-                    sentences_json(chunk),
-                    f16(vectors[i]),
-                ),
-            )
-            self.db.execute("INSERT INTO sentence_vectors VALUES (?, ?)", (chunk.id, f16(sentence_vectors[i])))
+        chunk_rows, sentence_rows = chunk_values(chunks, keys, vectors, sentence_vectors)
+        self.db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
+        self.db.executemany("INSERT INTO sentence_vectors VALUES (?, ?)", sentence_rows)
 
     def relink(self, members: list[StoryMember]) -> None:
         """Kept articles moved into other stories (the linking rules changed)."""
