@@ -6,7 +6,7 @@
     >>> qa.answer("did the summit happen?").verdict             # doctest: +SKIP
 
 Wherever an index is asked for, an `Index` or the path of an index folder works (a shard set
-written by `split_index` / `qa shard` included).
+written by `split_index` / `qa shard` or `build_shards` / `qa build --ray --shards` included).
 """
 
 from .config import Config
@@ -21,7 +21,7 @@ from .errors import (
     QAError,
 )
 from .feeds import FetchReport, add_feed, fetch_feeds, list_feeds, remove_feed, watch
-from .indexing import BuildReport, IndexStatus, add_articles, build_index, index_status, remove_articles
+from .indexing import BuildReport, IndexStatus, add_articles, build_index, build_shards, index_status, remove_articles
 from .records import Answer, Article, Chunk, Citation, Passage, Sentence, TimelineEntry
 from .storage import Index, ShardedIndex
 from .storage.split import split_index
@@ -30,6 +30,7 @@ __all__ = [
     "retrieve",
     "answer",
     "build_index",
+    "build_shards",
     "add_articles",
     "remove_articles",
     "index_status",

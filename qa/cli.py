@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="parse, chunk and embed on a Ray cluster (no address: start a local one, or $RAY_ADDRESS)",
     )
+    build.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="with --ray and --out: build a shard set of N shards, one writer (a Ray actor) per shard, as `qa shard` would split it",
+    )
+    build.add_argument("--out", metavar="SET", help="with --shards: folder of the shard set (replaced whole if it is one)")
     common(build)
 
     add = commands.add_parser("add", help="add or update articles (files outside the articles folder are copied in)")
@@ -177,6 +184,8 @@ def _log(line: str) -> None:
 def _build(args: argparse.Namespace, config: Config) -> int:
     from .indexing import build_index, recorded_articles
 
+    if args.shards is not None or args.out is not None:
+        _check_shard_build(args)
     if args.articles is None:  # the index remembers its articles folder
         config = recorded_articles(config)
     stages = None
@@ -185,11 +194,29 @@ def _build(args: argparse.Namespace, config: Config) -> int:
 
         stages = RayStages(ray_address(args.ray or config.ray_address))
     try:
-        print(build_index(config, full=args.full, progress=True, log=_log, stages=stages).summary())
+        if args.shards is not None:
+            from .indexing.shard_writers import build_shards
+
+            print(build_shards(config, args.out, args.shards, stages=stages, progress=True, log=_log).summary())
+        else:
+            print(build_index(config, full=args.full, progress=True, log=_log, stages=stages).summary())
     finally:
         if stages is not None:
             stages.close()
     return 0
+
+
+def _check_shard_build(args: argparse.Namespace) -> None:
+    """`--shards N --out SET` go together, with `--ray`; checked before a cluster is started."""
+    from .storage.split import check_set
+
+    if args.shards is None:
+        raise ValueError("--out goes with --shards N (and --ray): qa build --ray [ADDRESS] --shards N --out SET")
+    if args.ray is None:
+        raise ValueError("--shards needs --ray: its writers are Ray actors (qa build --ray [ADDRESS] --shards N --out SET)")
+    if args.out is None:
+        raise ValueError("--shards needs --out SET, the folder of the shard set")
+    check_set(args.out, args.shards)
 
 
 def _add(args: argparse.Namespace, config: Config) -> int:

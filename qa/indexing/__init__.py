@@ -27,11 +27,13 @@ from ..records import IngestWarning
 from ..storage import FILE_NAME, Index, discard_unfinished, is_legacy, read_meta
 from ..storage.metadata import connect
 from .scan import Log, Scan, Scanner, article_hash
+from .shard_writers import build_shards
 from .stages import LocalStages, Stages
 from .writer import BuildReport, Writer
 
 __all__ = [
     "build_index",
+    "build_shards",
     "recorded_articles",
     "add_articles",
     "remove_articles",

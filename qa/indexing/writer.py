@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +36,7 @@ from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
 from .windows import windows
 
-__all__ = ["Writer", "BuildReport"]
+__all__ = ["Writer", "BuildReport", "chunk_scan", "embed_chunks", "index_manifest"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,63 @@ class BuildReport:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def chunk_scan(scan: Scan, stages: Stages, config: Config, log: Log) -> list[Chunk]:
+    """The new articles' chunks; an article that cannot be chunked is skipped with its reason
+    (remembered with its file), and its stored version, if any, stays."""
+    chunks: list[Chunk] = []
+    kept: list[Article] = []
+    for article, got in zip(scan.upserts, stages.chunk(scan.upserts, config)):
+        if isinstance(got, str):
+            rel = next((rel for rel, entry in scan.files.items() if article.id in entry[3]), article.id)
+            scan.warnings.append(IngestWarning(rel, f"{article.id}: {got}, skipped"))
+            log(str(scan.warnings[-1]))
+            if rel in scan.files:
+                scan.files[rel][4].append(f"{article.id}: {got}")
+            scan.changed.discard(article.id)
+            continue
+        kept.append(article)
+        chunks += got
+    scan.upserts[:] = kept
+    return chunks
+
+
+def embed_chunks(
+    stages: Stages, config: Config, log: Log, chunks: Sequence[Chunk], articles: Mapping[str, Article]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each chunk's vector and its sentences' vectors, embedded with its article's prefix."""
+    texts, spans = [], []
+    for chunk in chunks:
+        article = articles[chunk.article_id]
+        prefix = embed_prefix(article)
+        shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
+        texts.append(embed_text(article, chunk))
+        spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
+    return stages.embed(texts, spans, config, log)
+
+
+def index_manifest(
+    config: Config, encoder: Encoder, articles_folder: Path, articles: int, chunks: int, factory: str
+) -> dict[str, Any]:
+    """What a generation's manifest says of the build (`Generation.publish` adds the generation's
+    files; `trained_on` is the caller's): written by every build, a shard set's included."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "ingest_version": INGEST_VERSION,
+        "model": encoder.model_id,
+        "encoder_backend": encoder.backend,
+        "dimension": encoder.dimension,
+        "max_tokens": min(config.chunk_tokens, encoder.max_tokens),
+        "articles": articles,
+        "chunks": chunks,
+        "factory": factory,
+        "stories": linking_settings(config),
+        "articles_folder": str(articles_folder.resolve()),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "trained_on": chunks,
+    }
 
 
 class Writer:
@@ -228,46 +287,15 @@ class Writer:
             retrain=self.config.ivf_retrain_factor,
         )
         articles, count = new.counts()
-        new.publish(
-            {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "ingest_version": INGEST_VERSION,
-                "model": encoder.model_id,
-                "encoder_backend": encoder.backend,
-                "dimension": encoder.dimension,
-                "max_tokens": min(self.config.chunk_tokens, encoder.max_tokens),
-                "articles": articles,
-                "chunks": count,
-                "factory": factory,
-                "stories": linking_settings(self.config),
-                "articles_folder": str(Path(self.meta.get("articles_folder") or self.config.articles).resolve()),
-                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "trained_on": count
-                if factory != self.meta.get("factory") or full or "IVF" not in factory
-                else self.meta.get("trained_on", count),
-            }
+        trained_on = (
+            count if factory != self.meta.get("factory") or full or "IVF" not in factory else self.meta.get("trained_on", count)
         )
+        folder = Path(self.meta.get("articles_folder") or self.config.articles)
+        new.publish(index_manifest(self.config, encoder, folder, articles, count, factory) | {"trained_on": trained_on})
         return factory
 
     def _chunk(self, scan: Scan) -> list[Chunk]:
-        """The new articles' chunks; an article that cannot be chunked is skipped with its reason
-        (remembered with its file), and its stored version, if any, stays."""
-        chunks: list[Chunk] = []
-        kept: list[Article] = []
-        for article, got in zip(scan.upserts, self.stages.chunk(scan.upserts, self.config)):
-            if isinstance(got, str):
-                rel = next((rel for rel, entry in scan.files.items() if article.id in entry[3]), article.id)
-                scan.warnings.append(IngestWarning(rel, f"{article.id}: {got}, skipped"))
-                self.log(str(scan.warnings[-1]))
-                if rel in scan.files:
-                    scan.files[rel][4].append(f"{article.id}: {got}")
-                scan.changed.discard(article.id)
-                continue
-            kept.append(article)
-            chunks += got
-        scan.upserts[:] = kept
-        return chunks
+        return chunk_scan(scan, self.stages, self.config, self.log)
 
     def _embed(
         self, encoder: Encoder, chunks: list[Chunk], articles: dict[str, Article], *, reuse: bool, progress: bool
@@ -287,15 +315,10 @@ class Writer:
                     )
                 else:
                     missing.append(i)
-        texts, spans = [], []
-        for i in missing:
-            chunk, article = chunks[i], articles[chunks[i].article_id]
-            prefix = embed_prefix(article)
-            shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
-            texts.append(embed_text(article, chunk))
-            spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
         quiet = not progress and len(missing) <= 256  # a small `qa add` says nothing until its summary
-        got, got_spans = self.stages.embed(texts, spans, self.config, (lambda _: None) if quiet else self.log)
+        got, got_spans = embed_chunks(
+            self.stages, self.config, (lambda _: None) if quiet else self.log, [chunks[i] for i in missing], articles
+        )
         if len(missing):
             vectors[missing] = got
         for i, span_vectors in zip(missing, got_spans):
