@@ -29,17 +29,23 @@ class Comparison:
         return not self.differences and self.min_cosine >= min_cosine
 
 
-def _rows(folders: Iterable[Path]) -> tuple[dict[str, str], dict[int, tuple[str, bytes, bytes | None]], dict[str, str]]:
-    """Article hashes, chunk (article, vector, sentence vectors) and article stories of one index or several shards."""
+_Rows = tuple[dict[str, str], dict[int, tuple[str, bytes, bytes | None]], dict[str, str], dict[str, int]]
+
+
+def _rows(folders: Iterable[Path]) -> _Rows:
+    """Article hashes, chunk (article, vector, sentence vectors), article stories and article keys
+    of one index or several shards."""
     articles: dict[str, str] = {}
     chunks: dict[int, tuple[str, bytes, bytes | None]] = {}
     stories: dict[str, str] = {}
+    keys: dict[str, int] = {}
     for folder in folders:
         connection = connect(Path(folder) / FILE_NAME)
         try:
-            for article_id, content_hash, story in connection.execute("SELECT id, hash, story FROM articles"):
+            for key, article_id, content_hash, story in connection.execute("SELECT key, id, hash, story FROM articles"):
                 articles[article_id] = content_hash
                 stories[article_id] = story
+                keys[article_id] = key
             for chunk_id, article_id, vector, sentences in connection.execute(
                 "SELECT c.id, a.id, c.vector, s.vectors FROM chunks c JOIN articles a ON a.key = c.article "
                 "LEFT JOIN sentence_vectors s ON s.chunk = c.id"
@@ -47,7 +53,7 @@ def _rows(folders: Iterable[Path]) -> tuple[dict[str, str], dict[int, tuple[str,
                 chunks[chunk_id] = (article_id, vector, sentences)
         finally:
             connection.close()
-    return articles, chunks, stories
+    return articles, chunks, stories, keys
 
 
 def _cosines(a: bytes | None, b: bytes | None, dimension: int) -> np.ndarray:
@@ -68,8 +74,13 @@ def _groups(stories: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(m) for m in members.values()}
 
 
-def compare_indexes(a: Path | str | Iterable[Path | str], b: Path | str | Iterable[Path | str]) -> Comparison:
-    """Compare two builds; either side may be a list of shard folders, read as one index."""
+def compare_indexes(
+    a: Path | str | Iterable[Path | str], b: Path | str | Iterable[Path | str], *, exact_ids: bool = False
+) -> Comparison:
+    """Compare two builds; either side may be a list of shard folders, read as one index.
+
+    With `exact_ids`, the two must also agree on every article's database key and story id (not
+    only on how articles are grouped into stories): what two ways of writing one shard set share."""
     left = _rows([Path(a)] if isinstance(a, (str, Path)) else [Path(p) for p in a])
     right = _rows([Path(b)] if isinstance(b, (str, Path)) else [Path(p) for p in b])
     differences: list[str] = []
@@ -86,6 +97,12 @@ def compare_indexes(a: Path | str | Iterable[Path | str], b: Path | str | Iterab
         )
     if _groups(left[2]) != _groups(right[2]):
         differences.append(f"stories differ: {len(_groups(left[2]))} against {len(_groups(right[2]))} groups")
+    if exact_ids and left[2] != right[2]:
+        differences.append(f"story ids differ for {sum(left[2].get(k) != v for k, v in right[2].items())} articles")
+    if exact_ids and left[3] != right[3]:
+        differences.append(f"article keys differ for {sum(left[3].get(k) != v for k, v in right[3].items())} articles")
+    if exact_ids and any(left[1][c][0] != right[1][c][0] for c in set(left[1]) & set(right[1])):
+        differences.append("chunks belong to other articles")
     lowest = 1.0
     common = set(left[1]) & set(right[1])
     dimension = len(next(iter(left[1].values()))[1]) // 2 if left[1] else 0
