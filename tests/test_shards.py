@@ -11,11 +11,11 @@ import pytest
 from conftest import NEWER, OLDER, SHARED
 
 import qa
-from qa import Config, build_index
+from qa import Config, build_index, build_shards
 from qa.errors import BuildError, IndexMismatchError
 from qa.storage import Index, ShardedIndex
 from qa.storage.compare import compare_indexes
-from qa.storage.split import shard_of, split_index
+from qa.storage.split import shard_of, split_index, staged_set
 
 QA = str(Path(sys.executable).with_name("qa"))
 
@@ -70,3 +70,34 @@ def test_a_shard_set_is_read_only_and_says_how_to_change_it(seeds: Config, tmp_p
     )
     assert ask.returncode == 0, ask.stderr
     assert "Called off" in ask.stdout or "called off" in ask.stdout
+
+
+def test_a_set_built_by_shard_writers_equals_build_then_shard(seeds: Config, tmp_path: Path) -> None:
+    """`build_shards` with its writers in this process (the Ray path, with actors, is in test_ray.py)."""
+    split_index(seeds, tmp_path / "split", 3)
+    report = build_shards(seeds, tmp_path / "built", 3)
+    assert [articles for articles, _ in report.shards] == [
+        articles for articles, _ in split_index(seeds, tmp_path / "again", 3).shards
+    ]
+    for n in range(3):
+        shard = f"shard-{n:03d}"
+        comparison = compare_indexes(tmp_path / "built" / shard, tmp_path / "split" / shard, exact_ids=True)
+        assert comparison.same(), (shard, comparison)
+    for question in seed_questions():
+        built = [p.chunk.id for p in qa.retrieve(question, k=5, index=tmp_path / "built", config=seeds)]
+        split = [p.chunk.id for p in qa.retrieve(question, k=5, index=tmp_path / "split", config=seeds)]
+        assert built == split, question
+
+
+def test_a_failed_shard_set_write_leaves_the_previous_set(seeds: Config, tmp_path: Path) -> None:
+    split_index(seeds, tmp_path / "shards", 2)
+    before = (tmp_path / "shards" / "shards.json").read_text()
+    with pytest.raises(RuntimeError, match="disk gone"), staged_set(tmp_path / "shards", 2) as (staging, generation):
+        assert generation == 2 and staging.is_dir()
+        raise RuntimeError("disk gone")
+    assert (tmp_path / "shards" / "shards.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shards"]  # the staging folder is gone
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BuildError, match="no readable articles"):
+        build_shards(seeds.with_overrides(articles=tmp_path / "empty"), tmp_path / "shards", 2)
+    assert (tmp_path / "shards" / "shards.json").read_text() == before
