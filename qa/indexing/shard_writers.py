@@ -206,8 +206,8 @@ def build_shards(
             built_by=f"qa build --shards ({stages.name} stages, {len(parts)} windows)",
             **({"written_on": nodes} if nodes else {}),
         )
-    for size, n in zip(sizes, range(shards)):
-        log(f"shard {n}: {size.articles} articles, {size.chunks} chunks")
+    for n, size in enumerate(sizes):
+        log(size.summary(n))
     log(f"{len(chunks)} chunks in {time.perf_counter() - started:.1f} s; routing took {router.routing_seconds:.1f} s here")
     return ShardReport(Path(out), tuple((s.articles, s.chunks) for s in sizes), generation)
 

@@ -76,6 +76,10 @@ class ShardSize:
     articles: int
     chunks: int
     terms: int  #: keyword terms of its chunks (what BM25's length normalisation counts)
+    factory: str = ""  #: its FAISS index type
+
+    def summary(self, number: int) -> str:
+        return f"shard {number}: {self.articles} articles, {self.chunks} chunks, vectors {self.factory}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ class ShardWriter:
         }
         with transaction(self.database, write=True) as db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in (meta | own).items()])
-        self.size = ShardSize(articles, len(ids), terms)
+        self.size = ShardSize(articles, len(ids), terms, factory)
         return self.size
 
     def balance(self, documents: int, terms: int) -> None:
@@ -256,9 +260,7 @@ def split_index(config: Config, dest: Path | str, shards: int, *, log: Log = lam
                 writers.append(writer)
                 _copy_rows(source.folder / FILE_NAME, writer, n, shards)
                 size = writer.finish(source.manifest, source.generation)
-                log(
-                    f"shard {n}: {size.articles} articles, {size.chunks} chunks, vectors {factory_for(size.chunks, source.dimension, config.exact_below)}"
-                )
+                log(size.summary(n))
             balance_all(writers)
         finally:
             for writer in writers:
