@@ -203,7 +203,9 @@ def build_shards(
             model=encoder.model_id,
             source=str(folder.resolve()),
             source_generation=None,
-            built_by=f"qa build --shards ({stages.name} stages, {len(parts)} windows)",
+            built_by="build_shards",
+            stages=stages.name,
+            windows=len(parts),
             **({"written_on": nodes} if nodes else {}),
         )
     for n, size in enumerate(sizes):
