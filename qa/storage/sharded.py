@@ -7,12 +7,17 @@ are merged: top-k lists by score, candidate rows by the requested order, counts 
 Two things keep the merged ranking equal to one big index's:
 - Vectors and metadata are global already: chunk ids, article keys and story ids are those of
   the index the shards were split from (`qa/storage/split.py`), and cosine is the same anywhere.
-- BM25 is not: its idf and its length normalisation depend on the collection. Before a keyword
-  search the shards report their document counts and each term's document frequency, and each
-  shard scores with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of
-  Elasticsearch's dfs_query_then_fetch). Each shard's keyword index also holds a few "ballast"
-  documents that no question matches, written so that its average chunk length is the whole
-  set's (`qa/storage/split.py`); the boosts count tantivy's documents, ballast included.
+- BM25 is not: its idf and its length normalisation depend on the collection. Each shard scores
+  with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of Elasticsearch's
+  dfs_query_then_fetch), from the set's statistics stored when it was written (`terms.py`: each
+  shard's documents and each word's document frequency), so no request is spent on them. Each
+  shard's keyword index also holds a few "ballast" documents that no question matches, written
+  so that its average chunk length is the whole set's (`qa/storage/split.py`); the boosts count
+  tantivy's documents, ballast included.
+
+A question asks each shard twice: a `Probe` (everything ranking needs) and a `Fetch` (the
+passages' texts and the story of a status question), both answered by `qa/storage/probe.py`;
+`requests` counts what was sent.
 
 Shards are local folders opened in this process, or Ray actors (`ray_shards`), one process
 per shard, on any node of a Ray cluster: the same calls, sent with `.remote()` and gathered
@@ -39,15 +44,16 @@ import numpy as np
 
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article, Chunk
-from .lru import LRU
 from .metadata import CandidateRows
+from .probe import Fetch, Fetched, Probe, Probed, merge_fetched, merge_probed
 from .reader import Filter, Index
+from .terms import TermStatistics
 
 __all__ = ["ShardedIndex", "is_sharded", "MANIFEST", "SHARDS_FORMAT", "SHARDS_VERSION", "ray_shards"]
 
 MANIFEST = "shards.json"
 SHARDS_FORMAT = "qa-shards"
-SHARDS_VERSION = 1
+SHARDS_VERSION = 2  # 2: the set's BM25 statistics are stored (terms.sqlite)
 
 
 #: What a shard that did not answer in time gives (`ShardedIndex._gather`); `None` is an answer.
@@ -131,6 +137,8 @@ class ShardedIndex:
             ) from error
         if self.manifest_file.get("format") != SHARDS_FORMAT or self.manifest_file.get("format_version") != SHARDS_VERSION:
             raise IndexMismatchError(f"{self.path / MANIFEST} is not a shard set this qa reads; run `qa shard` again")
+        #: Requests sent to shards (one per shard asked): what a question costs in round trips.
+        self.requests = 0
         self.generation = int(self.manifest_file["generation"])
         folders = [self.folder / name for name in self.manifest_file["shards"]]
         self.shard_seconds = shard_seconds
@@ -156,8 +164,11 @@ class ShardedIndex:
         self._missing: ContextVar[set[int] | None] = ContextVar(f"qa-missing-shards-{id(self)}", default=None)
         if len({str(m["model"]) for m in self.shard_manifests}) != 1:
             raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
-        # term → per shard (documents, chunks, holding); bounded: a server meets ever new words
-        self._statistics: LRU[str, list[tuple[int, int, int]]] = LRU(100_000)
+        self._documents = [int(d) for d in self.manifest_file["keyword_documents"]]
+        self._chunks = [int(c) for c in self.manifest_file["chunks"]]
+        self._terms = TermStatistics(self.folder, len(folders))
+        #: The stories fetched during the current question (`fetch`), so that its answer's `story_of` costs nothing.
+        self._reports: ContextVar[dict[str, tuple[Article, ...]] | None] = ContextVar(f"qa-reports-{id(self)}", default=None)
         self._sources: list[str] | None = None
 
     # --- fan-out ---------------------------------------------------------------------------------
@@ -167,6 +178,7 @@ class ShardedIndex:
         A Ray shard that did not answer in time is `SILENT` (`_gather`)."""
         if self.remote:
             return self._gather(lambda _, actor: actor.call.remote(name, *args))
+        self.requests += len(self.local)
         return [getattr(shard, name)(*args) for shard in self.local]
 
     def _gather(self, call: Callable[[int, Any], Any]) -> list[Any]:
@@ -179,6 +191,7 @@ class ShardedIndex:
         dead = (ray.exceptions.RayActorError, getattr(ray.exceptions, "ActorUnavailableError", ray.exceptions.RayActorError))
         skipped = self._missing.get() or set()
         refs = {n: call(n, actor) for n, actor in enumerate(self.remote) if n not in skipped}
+        self.requests += len(refs)
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.shard_seconds)
         done = set(ready)
         out: list[Any] = [SILENT] * len(self.remote)
@@ -219,6 +232,7 @@ class ShardedIndex:
         outer = self._missing.get()
         missing: set[int] = outer if outer is not None else set()
         token = self._missing.set(missing) if outer is None else None
+        reports = self._reports.set({}) if outer is None else None
         try:
             with ExitStack() as stack:
                 for shard in self.local:
@@ -227,6 +241,8 @@ class ShardedIndex:
         finally:
             if token is not None:
                 self._missing.reset(token)
+            if reports is not None:
+                self._reports.reset(reports)
 
     def generation_now(self) -> int:
         try:
@@ -238,31 +254,20 @@ class ShardedIndex:
 
     def _boosts(self, terms: Sequence[str]) -> list[dict[str, float]]:
         """Per shard, the factor that turns its idf of each term into the whole set's."""
-        statistics = {t: self._statistics[t] for t in dict.fromkeys(terms) if t in self._statistics}
-        unknown = [t for t in dict.fromkeys(terms) if t not in statistics]
-        if unknown:
-            per_shard = self._each("term_statistics", unknown)  # (tantivy's documents, real chunks, holding each term)
-            for n, term in enumerate(unknown):
-                answered = [(s[0], s[1], s[2][n]) for s in _answered(per_shard)]
-                statistics[term] = answered
-                if len(answered) == self.shard_count:  # kept only when every shard answered
-                    self._statistics[term] = answered
         boosts: list[dict[str, float]] = [{} for _ in range(self.shard_count)]
-        for term in dict.fromkeys(terms) if self.global_idf else ():
-            stats = statistics[term]
-            if len(stats) != self.shard_count:
-                continue  # a shard is missing: each scores with its own idf this time
-            total = _idf(sum(real for _, real, _ in stats), sum(h for _, _, h in stats))
-            for shard, (documents, _, holding) in enumerate(stats):
-                if holding:
-                    boosts[shard][term] = total / _idf(documents, holding)
+        if not self.global_idf:
+            return boosts
+        for term, holding in self._terms.holding(terms).items():
+            total = _idf(sum(self._chunks), sum(holding))
+            for shard, (documents, held) in enumerate(zip(self._documents, holding)):
+                if held:
+                    boosts[shard][term] = total / _idf(documents, held)
         return boosts
 
     def term_statistics(self, terms: Sequence[str]) -> tuple[int, int, list[int]]:
         """`Index.term_statistics` of the whole set: documents, real chunks and chunks holding each term."""
-        per_shard = _answered(self._each("term_statistics", list(terms)))
-        holding = [sum(shard[2][n] for shard in per_shard) for n in range(len(terms))]
-        return sum(shard[0] for shard in per_shard), sum(shard[1] for shard in per_shard), holding
+        holding = self._terms.holding(terms)
+        return sum(self._documents), sum(self._chunks), [sum(holding[t]) for t in terms]
 
     def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
         boosts = self._boosts(terms)
@@ -326,6 +331,31 @@ class ShardedIndex:
         answered = [(m, b) for m, b in zip(maxes, boosts) if m is not SILENT]
         return sum(max((m.get(t, 0.0) * b.get(t, 1.0) for m, b in answered), default=0.0) for t in set(terms))
 
+    def probe(self, probe: Probe) -> Probed:
+        """Everything ranking needs, in one request per shard (`qa/storage/probe.py`)."""
+        words = [t for pool in probe.pools for t in pool.terms] + [t for terms in probe.scored for t in terms]
+        boosts = self._boosts(words)
+        if self.remote:
+            parts = self._gather(lambda n, actor: actor.call.remote("probe", probe, boosts[n]))
+        else:
+            self.requests += len(self.local)
+            parts = [shard.probe(probe, boost) for shard, boost in zip(self.local, boosts)]
+        return merge_probed(_answered(parts), probe, self.dimension)
+
+    def fetch(self, fetch: Fetch) -> Fetched:
+        """The passages' texts and the story's rows, in one request per shard."""
+        boosts = self._boosts([t for terms in fetch.scored for t in terms]) if fetch.story else [{}] * self.shard_count
+        if self.remote:
+            parts = self._gather(lambda n, actor: actor.call.remote("fetch", fetch, boosts[n]))
+        else:
+            self.requests += len(self.local)
+            parts = [shard.fetch(fetch, boost) for shard, boost in zip(self.local, boosts)]
+        fetched = merge_fetched(_answered(parts), fetch, self.dimension)
+        reports = self._reports.get()
+        if fetch.reports is not None and reports is not None:
+            reports[fetch.reports] = fetched.reports
+        return fetched
+
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         parts = _answered(self._each("candidates", wanted))
@@ -349,6 +379,9 @@ class ShardedIndex:
         return out
 
     def story_of(self, article_id: str) -> list[Article]:
+        fetched = next((r for r in (self._reports.get() or {}).values() if any(a.id == article_id for a in r)), None)
+        if fetched is not None:  # brought by this question's `fetch`
+            return sorted(fetched, key=lambda a: (a.date or dt.date.max, a.id))
         story = next((s for s in _answered(self._each("story_id_of", article_id)) if s is not None), None)
         if story is None:
             return []

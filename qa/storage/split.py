@@ -1,6 +1,7 @@
 """Sharding: one built index → N shard indexes and a manifest that lists them (`qa shard`).
 
     <dest>/shards.json     format, partition rule, the shard folders, the source and its generation
+    <dest>/terms.sqlite    the set's BM25 statistics: chunks holding each word, per shard (terms.py)
     <dest>/shard-000/ …    each a complete index of format 3 (`qa/storage/`), loadable on its own
 
 An article goes to shard `crc32(article id) mod N`, with its chunks, sentence vectors, story and
@@ -33,6 +34,7 @@ from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
 from .reader import Index
 from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
+from .terms import write_term_statistics
 from .vectors import build_vectors, factory_for, write_vectors
 from .writing import add_keywords
 
@@ -74,6 +76,7 @@ def split_index(config: Config, dest: Path | str, shards: int, *, log: Log = lam
         written = [_write_shard(source, staging / f"shard-{n:03d}", n, shards, config, log) for n in range(shards)]
         sizes = [(articles, chunks) for articles, chunks, _ in written]
         _balance_lengths(staging, [(chunks, tokens) for _, chunks, tokens in written])
+        documents = write_term_statistics(staging, [staging / f"shard-{n:03d}" for n in range(shards)])
         manifest = {
             "format": SHARDS_FORMAT,
             "format_version": SHARDS_VERSION,
@@ -83,6 +86,8 @@ def split_index(config: Config, dest: Path | str, shards: int, *, log: Log = lam
             "source": str(Path(config.index).resolve()),
             "source_generation": source.generation,
             "model": source.model_id,
+            "keyword_documents": documents,  # tantivy's documents per shard (ballast included), for idf
+            "chunks": [chunks for _, chunks in sizes],
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
