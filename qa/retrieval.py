@@ -290,7 +290,7 @@ def _newer_leads(passages: list[Passage], query: Query, config: Config) -> list[
     first = passages[0]
     stating = [
         p
-        for p in newer_on_subject(first, passages, query.text, strict=True)
+        for p in newer_on_subject(first, passages, query.text, by_words=False)
         if status_sentences(p, config.status_sentence_margin) or p.similarity >= 0.9 * first.similarity
     ]
     if not stating:

@@ -34,17 +34,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
-from ..records import Article, Chunk
-from .metadata import CandidateRows
+from ..records import Article
 from .probe import Fetch, Fetched, Probe, Probed, merge_fetched, merge_probed
 from .reader import Filter, Index
 from .terms import TermStatistics
@@ -269,13 +266,7 @@ class ShardedIndex:
         holding = self._terms.holding(terms)
         return sum(self._documents), sum(self._chunks), [sum(holding[t]) for t in terms]
 
-    def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
-        boosts = self._boosts(terms)
-        if self.remote:
-            return self._gather(lambda n, actor: actor.call.remote(name, terms, *args, boosts[n]))
-        return [getattr(shard, name)(terms, *args, boost) for shard, boost in zip(self.local, boosts)]
-
-    # --- what ranking needs ------------------------------------------------------------------------------
+    # --- what ranking and answers need ------------------------------------------------------------------
 
     def sources(self) -> list[str]:
         if self._sources is not None:
@@ -294,42 +285,6 @@ class ShardedIndex:
 
     def admits_any(self, where: Filter) -> bool:
         return any(_answered(self._each("admits_any", where)))
-
-    def share(self, where: Filter) -> float:
-        articles = [int(m["articles"]) for m in self.shard_manifests]
-        shares = self._each("share", where)
-        return sum(a * s for a, s in zip(articles, shares) if s is not SILENT) / max(sum(articles), 1)
-
-    def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
-        passing = {int(i) for part in _answered(self._each("admitted", ids, where)) for i in part}
-        return np.array([int(i) for i in ids if int(i) in passing], dtype=np.int64)
-
-    def filtered_ids(self, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("filtered_ids", where))])
-
-    def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
-        return _top(_answered(self._each("dense_scored", vector, limit, allowed)), limit)[0]
-
-    def keyword(
-        self, terms: Sequence[str], limit: int, where: Filter, boosts: Mapping[str, float] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return _top(_answered(self._each_boosted("keyword", terms, limit, where)), limit)
-
-    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
-        if not terms or not len(ids):
-            return np.zeros(len(ids), dtype=np.float32)
-        # 0 where a shard lacks the chunk (or did not answer)
-        return np.sum([np.zeros(len(ids)), *_answered(self._each_boosted("keyword_scores", terms, ids))], axis=0).astype(
-            np.float32
-        )
-
-    def reachable(self, terms: Sequence[str]) -> float:
-        maxes = self._each("term_maxes", terms)
-        boosts = self._boosts(terms)
-        answered = [(m, b) for m, b in zip(maxes, boosts) if m is not SILENT]
-        return sum(max((m.get(t, 0.0) * b.get(t, 1.0) for m, b in answered), default=0.0) for t in set(terms))
 
     def probe(self, probe: Probe) -> Probed:
         """Everything ranking needs, in one request per shard (`qa/storage/probe.py`)."""
@@ -355,28 +310,6 @@ class ShardedIndex:
         if fetch.reports is not None and reports is not None:
             reports[fetch.reports] = fetched.reports
         return fetched
-
-    def candidates(self, ids: Iterable[int]) -> CandidateRows:
-        wanted = list(dict.fromkeys(int(i) for i in ids))
-        parts = _answered(self._each("candidates", wanted))
-        if not parts:
-            return CandidateRows.empty(self.dimension)
-        rows = parts[0]
-        for part in parts[1:]:
-            rows = rows.join(part)
-        order = {i: n for n, i in enumerate(wanted)}
-        return rows.take(np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
-
-    def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("story_chunk_ids", story, where))])
-
-    # --- what passages and answers need ----------------------------------------------------------------
-
-    def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
-        out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
-        for part in _answered(self._each("chunks", list(ids))):
-            out.update(part)
-        return out
 
     def story_of(self, article_id: str) -> list[Article]:
         fetched = next((r for r in (self._reports.get() or {}).values() if any(a.id == article_id for a in r)), None)
@@ -417,14 +350,6 @@ class ShardedIndex:
 def _answered(results: list[Any]) -> list[Any]:
     """The answers of the shards that answered (`ShardedIndex._gather`)."""
     return [r for r in results if r is not SILENT]
-
-
-def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `limit` best of several shards' (ids, scores), best first."""
-    ids = np.concatenate([np.zeros(0, dtype=np.int64), *(r[0] for r in results)])
-    scores = np.concatenate([np.zeros(0, dtype=np.float32), *(r[1] for r in results)])
-    order = np.argsort(-scores, kind="stable")[:limit]
-    return ids[order], scores[order]
 
 
 def _reverse(iso: str) -> str:
