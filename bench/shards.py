@@ -35,13 +35,17 @@ def size_of(folder: Path) -> int:
 
 
 def rankings(engine: Engine, index: object, questions: list[str], config: qa.Config) -> tuple[list[list[int]], list[float]]:
-    out, seconds = [], []
+    out, seconds, requests = [], [], []
     for question in questions:
         started = time.perf_counter()
+        sent = getattr(index, "requests", 0)
         query, _ = engine.make_query(question, index)  # type: ignore[arg-type]
         passages = search(index, query, 10, mode=config.mode, where=qa.storage.Filter(), config=config)  # type: ignore[arg-type]
         seconds.append(time.perf_counter() - started)
+        requests.append((getattr(index, "requests", 0) - sent) / getattr(index, "shard_count", 1))
         out.append([p.chunk.id for p in passages])
+    if isinstance(index, ShardedIndex):
+        print(f"  requests per shard per question: mean {np.mean(requests):.2f}, max {max(requests):.0f}")
     return out, seconds
 
 

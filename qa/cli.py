@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Config
+from .config import Config, ConfigError
 from .errors import QAError
 
 __all__ = ["main"]
@@ -127,23 +127,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config(args: argparse.Namespace) -> Config:
+    """The environment's configuration with this command's flags; a bad flag is named as a flag."""
+    given = {"index": args.index, "model": args.model}
+    if args.command != "status":
+        given |= {
+            "articles": getattr(args, "articles", None),
+            "k": getattr(args, "k", None) if args.command == "ask" else None,
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "shard_workers": getattr(args, "shard_workers", None),
+            "answer": getattr(args, "answer", None),
+        }
+    environment = Config.from_env()
+    try:
+        return environment.with_overrides(**given)
+    except ConfigError as error:
+        if error.setting is None or given.get(error.setting) is None:
+            raise
+        flag = "--" + error.setting.replace("_", "-")
+        raise ConfigError(
+            str(error).replace(f"setting {error.setting} (QA_{error.setting.upper()})", flag), error.setting
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = (
-            Config.from_env().with_overrides(
-                index=args.index,
-                model=args.model,
-                articles=getattr(args, "articles", None),
-                k=getattr(args, "k", None) if args.command == "ask" else None,
-                host=getattr(args, "host", None),
-                port=getattr(args, "port", None),
-                shard_workers=getattr(args, "shard_workers", None),
-                answer=getattr(args, "answer", None),
-            )
-            if args.command not in ("status",)
-            else Config.from_env().with_overrides(index=args.index, model=args.model)
-        )
+        config = _config(args)
         commands = {
             "build": _build,
             "add": _add,

@@ -240,7 +240,12 @@ class Config:
 
 
 class ConfigError(QAError, ValueError):
-    """A setting that cannot be used; the message names it (and its `QA_` variable) on one line."""
+    """A setting that cannot be used; the message names it (and its `QA_` variable) on one line.
+    `setting` is its field name, so that a command line can name its own flag instead."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 #: The most passages one question may ask for (`k`), whatever the configured default.
@@ -317,7 +322,7 @@ def _checked(name: str, value: Any) -> Any:
         typed = adapter.validate_python(value.strip() if isinstance(value, str) and kind is not str else value)
     except ValidationError as error:
         expected = error.errors()[0]["msg"].removeprefix("Input should be ").rstrip(".")
-        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {expected}, not {shown}") from None
+        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {expected}, not {shown}", name) from None
     low, high = _RANGES.get(name, (None, None))
     if (low is not None and typed < low) or (high is not None and typed > high):
         bounds = (
@@ -327,9 +332,10 @@ def _checked(name: str, value: Any) -> Any:
             if low is not None
             else f"at most {high:g}"
         )
-        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {bounds}, not {shown}")
+        raise ConfigError(f"setting {name} (QA_{name.upper()}) must be {bounds}, not {shown}", name)
     if name == "llm_url" and typed and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", typed):
         raise ConfigError(
-            f"setting llm_url (QA_LLM_URL) must be an http:// or https:// URL such as http://127.0.0.1:8080/v1, not {shown}"
+            f"setting llm_url (QA_LLM_URL) must be an http:// or https:// URL such as http://127.0.0.1:8080/v1, not {shown}",
+            name,
         )
     return typed

@@ -23,25 +23,32 @@ penalised for asking several things):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .query import Part
-from .storage import AnyIndex
 from .storage.keyword import analyze
 
 __all__ = ["support"]
 
 
 def support(
-    idx: AnyIndex, parts: Sequence[Part], ids: np.ndarray, vectors: np.ndarray, texts: Sequence[tuple[str, Sequence[str]]]
+    parts: Sequence[Part],
+    content_bm25: Sequence[np.ndarray],
+    statistics: tuple[Mapping[str, float], int, Mapping[str, int]],
+    vectors: np.ndarray,
+    texts: Sequence[tuple[str, Sequence[str]]],
 ) -> np.ndarray:
-    """Support of each passage (rows: `ids`, their unit `vectors`, and their title and sentences)
-    for each part: an array of parts × passages."""
-    out = np.zeros((len(parts), len(ids)), dtype=np.float32)
-    if not len(ids):
+    """Support of each passage for each part: an array of parts × passages.
+
+    The passages are given by their unit `vectors`, their title and sentences (`texts`), and the
+    BM25 of each part's own words (`content_bm25`, one array per part); `statistics` are the best
+    score each word reaches, the index's chunks and the chunks holding each word."""
+    out = np.zeros((len(parts), len(vectors)), dtype=np.float32)
+    if not len(vectors):
         return out
+    maxes, chunks, holding = statistics
     held = [_windows(title, sentences) for title, sentences in texts]
     for n, part in enumerate(parts):
         meaning = vectors @ part.vector
@@ -49,9 +56,8 @@ def support(
         if not content:
             out[n] = meaning
             continue
-        weight = idx.keyword_scores(content, ids) / max(idx.reachable(content), 1e-6)
-        _, chunks, holding = idx.term_statistics(content)
-        rarity = [math.log(1 + (chunks - h + 0.5) / (h + 0.5)) for h in holding]
+        weight = content_bm25[n] / max(sum(maxes.get(t, 0.0) for t in set(content)), 1e-6)
+        rarity = [math.log(1 + (chunks - holding.get(t, 0) + 0.5) / (holding.get(t, 0) + 0.5)) for t in content]
         total = max(sum(rarity), 1e-6)
         presence = np.array(
             [max(sum(r for term, r in zip(content, rarity) if term in window) for window in windows) / total for windows in held]

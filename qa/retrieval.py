@@ -33,18 +33,37 @@ from .records import Article, Chunk, Citation, Passage
 from .status import status_sentences
 from .storage import AnyIndex, CandidateRows, Filter
 from .storage.keyword import analyze
+from .storage.probe import Fetch, Fetched, Pool, Probe
 
 __all__ = ["search", "renumber", "on_topic", "narrowed"]
 
 
 def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, config: Config) -> list[Passage]:
-    """The `k` best passages for `query` among the chunks `where` admits; one metadata snapshot."""
+    """The `k` best passages for `query` among the chunks `where` admits; one metadata snapshot.
+
+    The index is asked twice (`qa/storage/probe.py`): once for everything ranking needs, once
+    for the texts of the passages to show and, for a status question, the story brought in whole.
+    """
     with idx.snapshot():
-        scores = _rank(idx, query, where, mode, config)
-        if scores is None:
+        ranked = _rank(idx, query, where, mode, config)
+        if ranked is None:
             return []
+        scores, probe = ranked
+        story = scores.rows.stories[int(scores.order[0])] if query.status else None
+        guess = [int(scores.rows.ids[j]) for j in _spread(_in_turn(scores, query, mode, config), k + 2, config)]
+        weights = _weights(scores, mode, config)
+        # The answer lists the first passage's story (`answer.compose`): asked for now, it costs no request then.
+        first = story or scores.rows.stories[int(np.flatnonzero(scores.rows.ids == guess[0])[0])]
+        fetched = idx.fetch(Fetch(tuple(guess), story, first, probe.where, probe.scored, weights, query.vector))
+        if story is not None:
+            scores = _story_first(scores, story, fetched, query, mode, config)
+        scores = _in_turn(scores, query, mode, config)
         chosen = _spread(scores, k, config)
-        passages = _passages(idx, scores, chosen, query, config)
+        loaded = dict(fetched.loaded)
+        unloaded = tuple(int(scores.rows.ids[j]) for j in chosen if int(scores.rows.ids[j]) not in loaded)
+        if unloaded:  # ranking picked a chunk the fetch did not bring (rare): one more request
+            loaded.update(idx.fetch(Fetch(unloaded, None, None, probe.where, (), weights, query.vector)).loaded)
+        passages = _passages(scores, chosen, loaded, query, config)
         return _newer_leads(passages, query, config) if _asks_how_things_stand(query) else passages
 
 
@@ -64,80 +83,95 @@ class _Scores:
     similarity: np.ndarray  #: cosine of question and chunk
     coverage: np.ndarray  #: BM25 score over what the question's words could reach
     order: np.ndarray  #: rows, best first
+    bm25: np.ndarray  #: BM25 of the question, as ranking uses it
+    scored: tuple[np.ndarray, ...]  #: BM25 of each `Probe.scored` word list (`_scored_lists`)
+    best_keyword: float  #: the best BM25 of the question's keyword pools: what keyword scores are shares of
+    reachable: float  #: what the question's words could reach anywhere
+    maxes: dict[str, float]  #: the best BM25 each scored word reaches
+    chunks: int  #: chunks in the index
+    holding: dict[str, int]  #: chunks holding each scored word
 
 
-def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config) -> _Scores | None:
+def _scored_lists(query: Query) -> tuple[tuple[str, ...], ...]:
+    """The word lists whose BM25 every candidate needs: the question, each part (when it is ranked by
+    part), then each part's own words (for evidence, `qa/evidence.py`)."""
+    parts = query.parts if query.multipart else ()
+    return (tuple(query.terms), *(tuple(p.terms) for p in parts), *(tuple(p.content) for p in query.parts))
+
+
+def _rank(idx: AnyIndex, query: Query, where: Filter, mode: Mode, config: Config) -> tuple[_Scores, Probe] | None:
     implied = query.constraints
     if implied.published and (implied.since or implied.until):
         # A date bound to a report filters, unless it would leave nothing (then it only boosts).
         published = narrowed(where, implied.since, implied.until)
         if idx.admits_any(published):
             where = published
-    if where and not idx.admits_any(where):
-        return None
-    pool = config.candidate_pool
-    keyword_ids, keyword_scores = idx.keyword(query.terms, pool, where)
-    found = {int(i): float(s) for i, s in zip(keyword_ids, keyword_scores)}
-    pools = [keyword_ids, _dense(idx, query.vector, where, pool, config.listed_filter_max)]
+    terms, vector = tuple(query.terms), query.vector
+    pools = [Pool(terms, vector, where)]
     outlets = implied.sources if len(implied.sources) >= 2 else ()
     for source in outlets:  # each named outlet's own best passages, however the others score
-        own = (
-            Filter((source.casefold(),), where.since, where.until)
-            if not where.sources or source.casefold() in where.sources
-            else None
-        )
-        if own is None:
-            continue
-        ids, scores = idx.keyword(query.terms, pool, own)
-        found.update({int(i): float(s) for i, s in zip(ids, scores)})
-        pools += [ids, _dense(idx, query.vector, own, pool, config.listed_filter_max)]
+        if not where.sources or source.casefold() in where.sources:
+            pools.append(Pool(terms, vector, Filter((source.casefold(),), where.since, where.until)))
+    asked = len(pools)  # the question's own pools (the whole set's, then each outlet's)
     for part in query.parts if query.multipart else ():  # each clause's own best passages, however the whole scores them
-        pools += [idx.keyword(part.terms, pool, where)[0], _dense(idx, part.vector, where, pool, config.listed_filter_max)]
-    rows = idx.candidates(np.concatenate(pools))
-    if where:
-        rows = rows.where(where.admits(rows.sources, rows.dates))
+        pools.append(Pool(tuple(part.terms), part.vector, where))
+    probe = Probe(tuple(pools), where, config.candidate_pool, config.listed_filter_max, _scored_lists(query))
+    probed = idx.probe(probe)
+    rows = probed.rows
     if not len(rows.ids):
         return None
-    best_keyword = max(found.values(), default=0.0)
-    reachable = idx.reachable(query.terms)
-    bm25 = _keyword_of(idx, query, rows, found)
-    scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
-    if query.status:
-        scores = _story_first(idx, query, scores, bm25, where, best_keyword, reachable, mode, config)
+    # BM25 as the keyword pools of the question and its outlets scored it, else the question's words'.
+    found: dict[int, float] = {}
+    for ids, scores in probed.keyword[:asked]:
+        found.update({int(i): float(s) for i, s in zip(ids, scores)})
+    bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
+    unknown = np.isnan(bm25)
+    bm25[unknown] = probed.bm25[0][unknown]
+    reachable = sum(probed.maxes.get(t, 0.0) for t in set(query.terms))
+    scores = _score(
+        rows,
+        bm25,
+        probed.bm25,
+        query,
+        max(found.values(), default=0.0),
+        reachable,
+        (probed.maxes, probed.chunks, probed.holding),
+        mode,
+        config,
+    )
+    return scores, probe
+
+
+def _in_turn(scores: _Scores, query: Query, mode: Mode, config: Config) -> _Scores:
+    """Named outlets take turns at the top; each part of a multi-part question has its best passage in view."""
+    outlets = query.constraints.sources if len(query.constraints.sources) >= 2 else ()
     if outlets:
         scores = dataclasses.replace(scores, order=_take_turns(scores, outlets))
     if query.multipart:
-        scores = _parts_in_view(idx, query, scores, mode, config)
+        scores = _parts_in_view(query, scores, mode, config)
     return scores
 
 
-def _dense(idx: AnyIndex, vector: np.ndarray, where: Filter, pool: int, listed_max: int) -> np.ndarray:
-    """The nearest chunks among those `where` admits.
-
-    A selective filter goes into FAISS as an id selector. A broad one would cost more to list (at
-    1M chunks one large outlet is ~100k ids, 0.13 s) than to skip: the search then takes more
-    neighbours and keeps those the filter admits, in order (bench/README.md).
-    """
-    if not where:
-        return idx.dense(vector, pool, None)
-    share = idx.share(where)
-    if share * idx.manifest["chunks"] <= listed_max:
-        return idx.dense(vector, pool, idx.filtered_ids(where))
-    wider = idx.dense(vector, min(int(1.5 * pool / max(share, 1e-9)) + 1, 20 * pool), None)
-    return idx.admitted(wider, where)[:pool]
-
-
-def _keyword_of(idx: AnyIndex, query: Query, rows: CandidateRows, found: dict[int, float]) -> np.ndarray:
-    """BM25 of each row: from the keyword pools, or asked of the index for the dense-only rows."""
-    bm25 = np.array([found.get(int(i), np.nan) for i in rows.ids], dtype=np.float32)
-    unknown = np.isnan(bm25)
-    if unknown.any():
-        bm25[unknown] = idx.keyword_scores(query.terms, rows.ids[unknown])
-    return bm25
+def _weights(scores: _Scores, mode: Mode, config: Config) -> tuple[float, float]:
+    """What BM25 and cosine are multiplied by in `_score`: (keyword, similarity)."""
+    keyword, dense = 1.0 / max(scores.best_keyword, 1e-6), 1.0 / max(float(scores.similarity.max()), 1e-6)
+    if mode == "dense":
+        return 0.0, dense
+    if mode == "bm25":
+        return keyword, 1e-3 * dense
+    return config.bm25_weight * keyword, (1 - config.bm25_weight) * dense
 
 
 def _score(
-    rows: CandidateRows, bm25: np.ndarray, query: Query, best_keyword: float, reachable: float, mode: Mode, config: Config
+    rows: CandidateRows,
+    bm25: np.ndarray,
+    scored: tuple[np.ndarray, ...],
+    query: Query,
+    best_keyword: float,
+    reachable: float,
+    statistics: tuple[dict[str, float], int, dict[str, int]],
+    mode: Mode,
+    config: Config,
 ) -> _Scores:
     similarity = rows.vectors @ query.vector
     coverage = bm25 / max(reachable, 1e-6)
@@ -152,7 +186,21 @@ def _score(
     else:
         score = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
     score = score + _constraint_boost(rows, query, config)
-    return _Scores(rows, score, similarity, coverage, np.argsort(-score, kind="stable"))
+    maxes, chunks, holding = statistics
+    return _Scores(
+        rows,
+        score,
+        similarity,
+        coverage,
+        np.argsort(-score, kind="stable"),
+        bm25,
+        scored,
+        best_keyword,
+        reachable,
+        maxes,
+        chunks,
+        holding,
+    )
 
 
 def _constraint_boost(rows: CandidateRows, query: Query, config: Config) -> np.ndarray:
@@ -171,34 +219,24 @@ def _constraint_boost(rows: CandidateRows, query: Query, config: Config) -> np.n
     return boost
 
 
-def _story_first(
-    idx: AnyIndex,
-    query: Query,
-    scores: _Scores,
-    bm25: np.ndarray,
-    where: Filter,
-    best_keyword: float,
-    reachable: float,
-    mode: Mode,
-    config: Config,
-) -> _Scores:
+def _story_first(scores: _Scores, story: str, fetched: Fetched, query: Query, mode: Mode, config: Config) -> _Scores:
     """For a status question: the best passage's story, brought in whole, newest dated report first.
 
     The newest report of a story often shares no word with the question ("the Kestrel mission is
-    postponed" for "will the Aurora-2 launch on March 15?"), so its chunks are added to the
-    candidates. The newest dated report's best passage then leads; undated reports count as older
-    than any dated one. Everything else keeps its relevance order, so the passage that best
-    matches the question (often an earlier report) comes right after it.
+    postponed" for "will the Aurora-2 launch on March 15?"), so its chunks (`fetched.story_rows`)
+    are added to the candidates. The newest dated report's best passage then leads; undated
+    reports count as older than any dated one. Everything else keeps its relevance order, so the
+    passage that best matches the question (often an earlier report) comes right after it.
     """
+    present = set(scores.rows.ids.tolist())
+    extra = np.array([n for n, i in enumerate(fetched.story_rows.ids) if int(i) not in present], dtype=np.int64)
+    if len(extra):
+        rows = scores.rows.join(fetched.story_rows.take(extra))
+        scored = tuple(np.concatenate([a, b[extra]]) for a, b in zip(scores.scored, fetched.story_bm25))
+        bm25 = np.concatenate([scores.bm25, fetched.story_bm25[0][extra]])
+        statistics = (scores.maxes, scores.chunks, scores.holding)
+        scores = _score(rows, bm25, scored, query, scores.best_keyword, scores.reachable, statistics, mode, config)
     rows = scores.rows
-    story = rows.stories[int(scores.order[0])]
-    present = set(rows.ids.tolist())
-    missing = [int(i) for i in idx.story_chunk_ids(story, where) if int(i) not in present]
-    if missing:
-        extra = idx.candidates(missing)
-        rows = rows.join(extra)
-        bm25 = np.concatenate([bm25, idx.keyword_scores(query.terms, extra.ids)])
-        scores = _score(rows, bm25, query, best_keyword, reachable, mode, config)
     in_story = np.flatnonzero(np.array([s == story for s in rows.stories]))
     dates = rows.dates[in_story]
     if dates.max() == 0 or dates.min() == dates.max():
@@ -210,15 +248,15 @@ def _story_first(
     return dataclasses.replace(scores, score=score, order=np.argsort(-score, kind="stable"))
 
 
-def _parts_in_view(idx: AnyIndex, query: Query, scores: _Scores, mode: Mode, config: Config) -> _Scores:
+def _parts_in_view(query: Query, scores: _Scores, mode: Mode, config: Config) -> _Scores:
     """A multi-part question: each part's best passage comes right after the question's two best,
     so that every part's evidence is in the top k. A part is ranked as a question of its own over the
     candidates (its own pools are among them)."""
     rows = scores.rows
     bests: list[int] = []
-    for part in query.parts:
+    for n, part in enumerate(query.parts):
         similarity = rows.vectors @ part.vector
-        bm25 = idx.keyword_scores(part.terms, rows.ids)
+        bm25 = scores.scored[1 + n]
         dense = similarity / max(float(similarity.max()), 1e-6)
         keyword = bm25 / max(float(bm25.max()), 1e-6)
         if mode == "dense":
@@ -252,7 +290,7 @@ def _newer_leads(passages: list[Passage], query: Query, config: Config) -> list[
     first = passages[0]
     stating = [
         p
-        for p in newer_on_subject(first, passages, query.text, strict=True)
+        for p in newer_on_subject(first, passages, query.text, by_words=False)
         if status_sentences(p, config.status_sentence_margin) or p.similarity >= 0.9 * first.similarity
     ]
     if not stating:
@@ -297,12 +335,17 @@ def _spread(scores: _Scores, k: int, config: Config) -> list[int]:
     return chosen
 
 
-def _passages(idx: AnyIndex, scores: _Scores, chosen: list[int], query: Query, config: Config) -> list[Passage]:
+def _passages(
+    scores: _Scores, chosen: list[int], loaded: dict[int, tuple[Chunk, Article, np.ndarray]], query: Query, config: Config
+) -> list[Passage]:
     """Passages with citations: each cites its sentence that best answers the question (no model runs)."""
-    loaded = idx.chunks([int(scores.rows.ids[j]) for j in chosen])
     chosen = [j for j in chosen if int(scores.rows.ids[j]) in loaded]  # not deleted by a build committed a moment ago
     texts = [_title_and_sentences(loaded[int(scores.rows.ids[j])]) for j in chosen]
-    supported = support(idx, query.parts, scores.rows.ids[chosen], scores.rows.vectors[chosen], texts)
+    first_content = len(scores.scored) - len(query.parts)
+    content_bm25 = [bm25[chosen] for bm25 in scores.scored[first_content:]]
+    supported = support(
+        query.parts, content_bm25, (scores.maxes, scores.chunks, scores.holding), scores.rows.vectors[chosen], texts
+    )
     passages = []
     for rank, j in enumerate(chosen, 1):
         chunk, article, vectors = loaded[int(scores.rows.ids[j])]

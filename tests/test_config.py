@@ -65,3 +65,15 @@ def test_the_cli_says_which_variable_is_wrong() -> None:
         result.returncode != 0
         and result.stderr.strip() == "error: setting bm25_weight (QA_BM25_WEIGHT) must be from 0 to 1, not '2'"
     )
+
+
+def test_the_cli_names_a_bad_flag_as_the_flag() -> None:
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "did the summit happen?", "--k", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stderr.strip() == "error: --k must be from 1 to 100, not 0"

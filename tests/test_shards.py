@@ -15,6 +15,7 @@ from qa import Config, build_index, build_shards
 from qa.errors import BuildError, IndexMismatchError
 from qa.storage import Index, ShardedIndex
 from qa.storage.compare import compare_indexes
+from qa.storage.keyword import analyze
 from qa.storage.split import shard_of, split_index, staged_set
 
 QA = str(Path(sys.executable).with_name("qa"))
@@ -45,6 +46,25 @@ def test_a_shard_set_answers_as_the_index_it_was_split_from(seeds: Config, tmp_p
     answer = qa.answer("Did the summit happen?", index=tmp_path / "shards", config=seeds)
     assert answer.lead is not None and answer.passages[0].article.id == NEWER  # the newer report leads across shards
     assert {p.article.id for p in answer.passages[: answer.cited]} == {NEWER, OLDER}
+
+
+def test_the_set_holds_its_bm25_statistics_and_a_question_asks_each_shard_twice(seeds: Config, tmp_path: Path) -> None:
+    split_index(seeds, tmp_path / "shards", 2)
+    engine = qa.Engine(seeds, tmp_path / "shards")
+    sharded = engine.index()
+    assert isinstance(sharded, ShardedIndex)
+    # The stored counts are the shards' own: what tantivy says of every word of the seed articles.
+    words = sorted({t for text in sharded.chunk_texts() for t in analyze(text)})
+    assert len(words) > 100
+    documents, chunks, holding = sharded.term_statistics(words)
+    asked = [Index(tmp_path / "shards" / f"shard-{n:03d}").term_statistics(words) for n in range(2)]
+    assert (documents, chunks) == (sum(a[0] for a in asked), sum(a[1] for a in asked))
+    assert holding == [sum(a[2][n] for a in asked) for n in range(len(words))] and min(holding) >= 1
+    engine.answer("Who met in Geneva?")  # the first question also reads the set's outlets, once
+    for question in seed_questions():
+        before = sharded.requests
+        engine.answer(question)
+        assert sharded.requests - before <= 2 * 2, question  # a probe and a fetch per shard
 
 
 def test_a_shard_set_is_read_only_and_says_how_to_change_it(seeds: Config, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from .metadata import (
     from_f16,
     transaction,
 )
+from .probe import Fetch, Fetched, Probe, Probed, fetch_index, probe_index
 from .vectors import read_vectors, search_vectors
 
 __all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
@@ -281,6 +282,14 @@ class Index:
 
     def candidates(self, ids: Iterable[int]) -> CandidateRows:
         return CandidateRows.fetch(self.connection, ids, self.dimension)
+
+    def probe(self, probe: Probe, boosts: Mapping[str, float] | None = None) -> Probed:
+        """Everything ranking needs for one question (`qa/storage/probe.py`)."""
+        return probe_index(self, probe, boosts)
+
+    def fetch(self, fetch: Fetch, boosts: Mapping[str, float] | None = None) -> Fetched:
+        """The passages' texts, and the story of a status question (`qa/storage/probe.py`)."""
+        return fetch_index(self, fetch, boosts)
 
     def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
         sql, params = where.sql()

@@ -7,12 +7,17 @@ are merged: top-k lists by score, candidate rows by the requested order, counts 
 Two things keep the merged ranking equal to one big index's:
 - Vectors and metadata are global already: chunk ids, article keys and story ids are those of
   the index the shards were split from (`qa/storage/split.py`), and cosine is the same anywhere.
-- BM25 is not: its idf and its length normalisation depend on the collection. Before a keyword
-  search the shards report their document counts and each term's document frequency, and each
-  shard scores with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of
-  Elasticsearch's dfs_query_then_fetch). Each shard's keyword index also holds a few "ballast"
-  documents that no question matches, written so that its average chunk length is the whole
-  set's (`qa/storage/split.py`); the boosts count tantivy's documents, ballast included.
+- BM25 is not: its idf and its length normalisation depend on the collection. Each shard scores
+  with the whole set's idf (a per-term boost of idf_all / idf_shard: the idea of Elasticsearch's
+  dfs_query_then_fetch), from the set's statistics stored when it was written (`terms.py`: each
+  shard's documents and each word's document frequency), so no request is spent on them. Each
+  shard's keyword index also holds a few "ballast" documents that no question matches, written
+  so that its average chunk length is the whole set's (`qa/storage/split.py`); the boosts count
+  tantivy's documents, ballast included.
+
+A question asks each shard twice: a `Probe` (everything ranking needs) and a `Fetch` (the
+passages' texts and the story of a status question), both answered by `qa/storage/probe.py`;
+`requests` counts what was sent.
 
 Shards are local folders opened in this process, or Ray actors (`ray_shards`), one process
 per shard, on any node of a Ray cluster: the same calls, sent with `.remote()` and gathered
@@ -29,25 +34,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
-from ..records import Article, Chunk
-from .lru import LRU
-from .metadata import CandidateRows
+from ..records import Article
+from .probe import Fetch, Fetched, Probe, Probed, merge_fetched, merge_probed
 from .reader import Filter, Index
+from .terms import TermStatistics
 
 __all__ = ["ShardedIndex", "is_sharded", "MANIFEST", "SHARDS_FORMAT", "SHARDS_VERSION", "ray_shards"]
 
 MANIFEST = "shards.json"
 SHARDS_FORMAT = "qa-shards"
-SHARDS_VERSION = 1
+SHARDS_VERSION = 2  # 2: the set's BM25 statistics are stored (terms.sqlite)
 
 
 #: What a shard that did not answer in time gives (`ShardedIndex._gather`); `None` is an answer.
@@ -131,6 +134,8 @@ class ShardedIndex:
             ) from error
         if self.manifest_file.get("format") != SHARDS_FORMAT or self.manifest_file.get("format_version") != SHARDS_VERSION:
             raise IndexMismatchError(f"{self.path / MANIFEST} is not a shard set this qa reads; run `qa shard` again")
+        #: Requests sent to shards (one per shard asked): what a question costs in round trips.
+        self.requests = 0
         self.generation = int(self.manifest_file["generation"])
         folders = [self.folder / name for name in self.manifest_file["shards"]]
         self.shard_seconds = shard_seconds
@@ -156,8 +161,11 @@ class ShardedIndex:
         self._missing: ContextVar[set[int] | None] = ContextVar(f"qa-missing-shards-{id(self)}", default=None)
         if len({str(m["model"]) for m in self.shard_manifests}) != 1:
             raise CorruptIndexError(f"the shards at {self.path} were built with different models; run `qa shard` again")
-        # term → per shard (documents, chunks, holding); bounded: a server meets ever new words
-        self._statistics: LRU[str, list[tuple[int, int, int]]] = LRU(100_000)
+        self._documents = [int(d) for d in self.manifest_file["keyword_documents"]]
+        self._chunks = [int(c) for c in self.manifest_file["chunks"]]
+        self._terms = TermStatistics(self.folder, len(folders))
+        #: The stories fetched during the current question (`fetch`), so that its answer's `story_of` costs nothing.
+        self._reports: ContextVar[dict[str, tuple[Article, ...]] | None] = ContextVar(f"qa-reports-{id(self)}", default=None)
         self._sources: list[str] | None = None
 
     # --- fan-out ---------------------------------------------------------------------------------
@@ -167,6 +175,7 @@ class ShardedIndex:
         A Ray shard that did not answer in time is `SILENT` (`_gather`)."""
         if self.remote:
             return self._gather(lambda _, actor: actor.call.remote(name, *args))
+        self.requests += len(self.local)
         return [getattr(shard, name)(*args) for shard in self.local]
 
     def _gather(self, call: Callable[[int, Any], Any]) -> list[Any]:
@@ -179,6 +188,7 @@ class ShardedIndex:
         dead = (ray.exceptions.RayActorError, getattr(ray.exceptions, "ActorUnavailableError", ray.exceptions.RayActorError))
         skipped = self._missing.get() or set()
         refs = {n: call(n, actor) for n, actor in enumerate(self.remote) if n not in skipped}
+        self.requests += len(refs)
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.shard_seconds)
         done = set(ready)
         out: list[Any] = [SILENT] * len(self.remote)
@@ -219,6 +229,7 @@ class ShardedIndex:
         outer = self._missing.get()
         missing: set[int] = outer if outer is not None else set()
         token = self._missing.set(missing) if outer is None else None
+        reports = self._reports.set({}) if outer is None else None
         try:
             with ExitStack() as stack:
                 for shard in self.local:
@@ -227,6 +238,8 @@ class ShardedIndex:
         finally:
             if token is not None:
                 self._missing.reset(token)
+            if reports is not None:
+                self._reports.reset(reports)
 
     def generation_now(self) -> int:
         try:
@@ -238,39 +251,22 @@ class ShardedIndex:
 
     def _boosts(self, terms: Sequence[str]) -> list[dict[str, float]]:
         """Per shard, the factor that turns its idf of each term into the whole set's."""
-        statistics = {t: self._statistics[t] for t in dict.fromkeys(terms) if t in self._statistics}
-        unknown = [t for t in dict.fromkeys(terms) if t not in statistics]
-        if unknown:
-            per_shard = self._each("term_statistics", unknown)  # (tantivy's documents, real chunks, holding each term)
-            for n, term in enumerate(unknown):
-                answered = [(s[0], s[1], s[2][n]) for s in _answered(per_shard)]
-                statistics[term] = answered
-                if len(answered) == self.shard_count:  # kept only when every shard answered
-                    self._statistics[term] = answered
         boosts: list[dict[str, float]] = [{} for _ in range(self.shard_count)]
-        for term in dict.fromkeys(terms) if self.global_idf else ():
-            stats = statistics[term]
-            if len(stats) != self.shard_count:
-                continue  # a shard is missing: each scores with its own idf this time
-            total = _idf(sum(real for _, real, _ in stats), sum(h for _, _, h in stats))
-            for shard, (documents, _, holding) in enumerate(stats):
-                if holding:
-                    boosts[shard][term] = total / _idf(documents, holding)
+        if not self.global_idf:
+            return boosts
+        for term, holding in self._terms.holding(terms).items():
+            total = _idf(sum(self._chunks), sum(holding))
+            for shard, (documents, held) in enumerate(zip(self._documents, holding)):
+                if held:
+                    boosts[shard][term] = total / _idf(documents, held)
         return boosts
 
     def term_statistics(self, terms: Sequence[str]) -> tuple[int, int, list[int]]:
         """`Index.term_statistics` of the whole set: documents, real chunks and chunks holding each term."""
-        per_shard = _answered(self._each("term_statistics", list(terms)))
-        holding = [sum(shard[2][n] for shard in per_shard) for n in range(len(terms))]
-        return sum(shard[0] for shard in per_shard), sum(shard[1] for shard in per_shard), holding
+        holding = self._terms.holding(terms)
+        return sum(self._documents), sum(self._chunks), [sum(holding[t]) for t in terms]
 
-    def _each_boosted(self, name: str, terms: Sequence[str], *args: Any) -> list[Any]:
-        boosts = self._boosts(terms)
-        if self.remote:
-            return self._gather(lambda n, actor: actor.call.remote(name, terms, *args, boosts[n]))
-        return [getattr(shard, name)(terms, *args, boost) for shard, boost in zip(self.local, boosts)]
-
-    # --- what ranking needs ------------------------------------------------------------------------------
+    # --- what ranking and answers need ------------------------------------------------------------------
 
     def sources(self) -> list[str]:
         if self._sources is not None:
@@ -290,65 +286,35 @@ class ShardedIndex:
     def admits_any(self, where: Filter) -> bool:
         return any(_answered(self._each("admits_any", where)))
 
-    def share(self, where: Filter) -> float:
-        articles = [int(m["articles"]) for m in self.shard_manifests]
-        shares = self._each("share", where)
-        return sum(a * s for a, s in zip(articles, shares) if s is not SILENT) / max(sum(articles), 1)
+    def probe(self, probe: Probe) -> Probed:
+        """Everything ranking needs, in one request per shard (`qa/storage/probe.py`)."""
+        words = [t for pool in probe.pools for t in pool.terms] + [t for terms in probe.scored for t in terms]
+        boosts = self._boosts(words)
+        if self.remote:
+            parts = self._gather(lambda n, actor: actor.call.remote("probe", probe, boosts[n]))
+        else:
+            self.requests += len(self.local)
+            parts = [shard.probe(probe, boost) for shard, boost in zip(self.local, boosts)]
+        return merge_probed(_answered(parts), probe, self.dimension)
 
-    def admitted(self, ids: np.ndarray, where: Filter) -> np.ndarray:
-        passing = {int(i) for part in _answered(self._each("admitted", ids, where)) for i in part}
-        return np.array([int(i) for i in ids if int(i) in passing], dtype=np.int64)
-
-    def filtered_ids(self, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("filtered_ids", where))])
-
-    def dense(self, vector: np.ndarray, limit: int, allowed: np.ndarray | None) -> np.ndarray:
-        return _top(_answered(self._each("dense_scored", vector, limit, allowed)), limit)[0]
-
-    def keyword(
-        self, terms: Sequence[str], limit: int, where: Filter, boosts: Mapping[str, float] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return _top(_answered(self._each_boosted("keyword", terms, limit, where)), limit)
-
-    def keyword_scores(self, terms: Sequence[str], ids: np.ndarray, boosts: Mapping[str, float] | None = None) -> np.ndarray:
-        if not terms or not len(ids):
-            return np.zeros(len(ids), dtype=np.float32)
-        # 0 where a shard lacks the chunk (or did not answer)
-        return np.sum([np.zeros(len(ids)), *_answered(self._each_boosted("keyword_scores", terms, ids))], axis=0).astype(
-            np.float32
-        )
-
-    def reachable(self, terms: Sequence[str]) -> float:
-        maxes = self._each("term_maxes", terms)
-        boosts = self._boosts(terms)
-        answered = [(m, b) for m, b in zip(maxes, boosts) if m is not SILENT]
-        return sum(max((m.get(t, 0.0) * b.get(t, 1.0) for m, b in answered), default=0.0) for t in set(terms))
-
-    def candidates(self, ids: Iterable[int]) -> CandidateRows:
-        wanted = list(dict.fromkeys(int(i) for i in ids))
-        parts = _answered(self._each("candidates", wanted))
-        if not parts:
-            return CandidateRows.empty(self.dimension)
-        rows = parts[0]
-        for part in parts[1:]:
-            rows = rows.join(part)
-        order = {i: n for n, i in enumerate(wanted)}
-        return rows.take(np.argsort([order[int(i)] for i in rows.ids], kind="stable")) if len(rows.ids) else rows
-
-    def story_chunk_ids(self, story: str, where: Filter) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=np.int64), *_answered(self._each("story_chunk_ids", story, where))])
-
-    # --- what passages and answers need ----------------------------------------------------------------
-
-    def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
-        out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
-        for part in _answered(self._each("chunks", list(ids))):
-            out.update(part)
-        return out
+    def fetch(self, fetch: Fetch) -> Fetched:
+        """The passages' texts and the story's rows, in one request per shard."""
+        boosts = self._boosts([t for terms in fetch.scored for t in terms]) if fetch.story else [{}] * self.shard_count
+        if self.remote:
+            parts = self._gather(lambda n, actor: actor.call.remote("fetch", fetch, boosts[n]))
+        else:
+            self.requests += len(self.local)
+            parts = [shard.fetch(fetch, boost) for shard, boost in zip(self.local, boosts)]
+        fetched = merge_fetched(_answered(parts), fetch, self.dimension)
+        reports = self._reports.get()
+        if fetch.reports is not None and reports is not None:
+            reports[fetch.reports] = fetched.reports
+        return fetched
 
     def story_of(self, article_id: str) -> list[Article]:
+        fetched = next((r for r in (self._reports.get() or {}).values() if any(a.id == article_id for a in r)), None)
+        if fetched is not None:  # brought by this question's `fetch`
+            return sorted(fetched, key=lambda a: (a.date or dt.date.max, a.id))
         story = next((s for s in _answered(self._each("story_id_of", article_id)) if s is not None), None)
         if story is None:
             return []
@@ -384,14 +350,6 @@ class ShardedIndex:
 def _answered(results: list[Any]) -> list[Any]:
     """The answers of the shards that answered (`ShardedIndex._gather`)."""
     return [r for r in results if r is not SILENT]
-
-
-def _top(results: list[tuple[np.ndarray, np.ndarray]], limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `limit` best of several shards' (ids, scores), best first."""
-    ids = np.concatenate([np.zeros(0, dtype=np.int64), *(r[0] for r in results)])
-    scores = np.concatenate([np.zeros(0, dtype=np.float32), *(r[1] for r in results)])
-    order = np.argsort(-scores, kind="stable")[:limit]
-    return ids[order], scores[order]
 
 
 def _reverse(iso: str) -> str:

@@ -2,6 +2,7 @@
 `qa build --ray --shards`, which writes the shards straight from the build).
 
     <dest>/shards.json     format, partition rule, the shard folders, the source and its generation
+    <dest>/terms.sqlite    the set's BM25 statistics: chunks holding each word, per shard (terms.py)
     <dest>/shard-000/ …    each a complete index of format 3 (`qa/storage/`), loadable on its own
 
 An article goes to shard `crc32(article id) mod N`, with its chunks, sentence vectors, story and
@@ -42,6 +43,7 @@ from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
 from .reader import Index
 from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
+from .terms import write_term_statistics
 from .vectors import build_vectors, factory_for, write_vectors
 from .writing import add_keywords
 
@@ -222,8 +224,10 @@ def staged_set(dest: Path | str, shards: int) -> Iterator[tuple[Path, int]]:
 
 
 def write_set_manifest(staging: Path, sizes: list[ShardSize], generation: int, *, model: str, source: str, **more: Any) -> None:
-    """The set's `shards.json`, the last file written before the swap. Both ways of making a set
-    (`split_index`, `qa build --ray --shards`) write it here."""
+    """The set's BM25 statistics (`terms.sqlite`, counted from the written shards) and its
+    `shards.json`, the last file written before the swap. Both ways of making a set (`split_index`,
+    `qa build --ray --shards`) write them here."""
+    documents = write_term_statistics(staging, [staging / shard_folder(n) for n in range(len(sizes))])
     manifest = {
         "format": SHARDS_FORMAT,
         "format_version": SHARDS_VERSION,
@@ -232,6 +236,8 @@ def write_set_manifest(staging: Path, sizes: list[ShardSize], generation: int, *
         "shards": [shard_folder(n) for n in range(len(sizes))],
         "source": source,
         "model": model,
+        "keyword_documents": documents,  # tantivy's documents per shard (ballast included), for idf
+        "chunks": [size.chunks for size in sizes],
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **more,
     }
