@@ -7,9 +7,10 @@ are given to the driver's `ShardRouter` as `build_shards` gives them after embed
 encoder does not count. For each N, on a two-node Ray cluster on this machine (`ray start`, one
 CPU a node), N writer actors are started, then timed: routing (the driver makes each article's rows
 and sends them to its shard's writer) and the writers' work (SQLite rows, then FAISS, tantivy and
-ballast). Printed: chunks/s of the writing step, the driver's share (routing, and story linking
-of every article, which a build also does here), and the same with one writer in this process
-(no Ray) as the floor. Nothing is asserted.
+ballast), then the set's BM25 statistics (`terms.sqlite`, counted here from the written shards).
+Printed: chunks/s of the writing step, the driver's share (routing, the statistics, and story
+linking of every article, which a build also does here), and the same with one writer in this
+process (no Ray) as the floor. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import qa  # noqa: E402
 from qa.indexing.shard_writers import ShardRouter  # noqa: E402
 from qa.records import Article, Chunk  # noqa: E402
 from qa.storage.metadata import ARTICLE_COLUMNS, article_from_row, chunk_from_row, from_f16  # noqa: E402
+from qa.storage.split import write_set_manifest  # noqa: E402
 from qa.storage.writing import _read_names  # noqa: E402
 from qa.stories import StoryMember, assign_stories  # noqa: E402
 
@@ -69,8 +71,11 @@ def write(router: ShardRouter, meta: dict, members: list, chunks: list, vectors:
     router.add(members, chunks, vectors, sentences)
     router._wait(0)  # every row is in its shard's SQLite
     rows = time.perf_counter() - started
-    router.finish(meta)
-    return {"seconds": time.perf_counter() - started, "rows": rows, "routing": router.routing_seconds}
+    sizes = router.finish(meta)
+    written = time.perf_counter()
+    write_set_manifest(router.staging, sizes, 1, model=str(meta["model"]), source="bench")  # counts every shard's terms here
+    done = time.perf_counter()
+    return {"seconds": done - started, "rows": rows, "routing": router.routing_seconds, "statistics": done - written}
 
 
 def main() -> None:
@@ -99,7 +104,8 @@ def main() -> None:
         here.close()
         print(
             f"1 writer in this process (no Ray): {got['seconds']:.1f} s, {n / got['seconds']:.0f} chunks/s "
-            f"(rows made and written in {got['rows']:.1f} s, then FAISS, tantivy and ballast)"
+            f"(rows made and written in {got['rows']:.1f} s, then FAISS, tantivy and ballast; "
+            f"then the set's term statistics {got['statistics']:.1f} s)"
         )
 
         with loopback_cluster(workers=1) as env:
@@ -115,11 +121,12 @@ def main() -> None:
                 startup = time.perf_counter() - started
                 got = write(router, meta, members, chunks, vectors, sentences)
                 router.close()
-                driver = got["routing"] + linking
+                driver = got["routing"] + linking + got["statistics"]
                 print(
                     f"{writers} writer actor(s) on {len(set(nodes))} node(s): {got['seconds']:.1f} s, "
                     f"{n / got['seconds']:.0f} chunks/s (rows in {got['rows']:.1f} s; started in {startup:.1f} s); "
-                    f"driver: routing {got['routing']:.1f} s + linking {linking:.1f} s = {driver:.1f} s, "
+                    f"driver: routing {got['routing']:.1f} s + linking {linking:.1f} s + the set's term statistics "
+                    f"{got['statistics']:.1f} s = {driver:.1f} s, "
                     f"{driver / got['seconds']:.0%} of the wall time, a ceiling of {n / driver:.0f} chunks/s"
                 )
             ray.shutdown()
