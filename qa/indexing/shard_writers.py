@@ -131,9 +131,7 @@ class ShardRouter:
         """Each shard's vectors, keywords and manifest, then the ballast; returns the shard sizes."""
         self._wait(0)
         sizes = self._all("finish", meta, 1)
-        documents, terms = sum(s.chunks for s in sizes), sum(s.terms for s in sizes)
-        self._all("balance", documents, terms)
-        return sizes
+        return self._all("balance", sum(s.chunks for s in sizes), sum(s.terms for s in sizes))
 
     def nodes(self) -> list[str]:
         return self._all("node") if self.ray is not None else []

@@ -185,13 +185,13 @@ class KeywordIndex:
     def delete_all(self) -> None:
         self.writer.delete_all_documents()
 
-    def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> int:
-        """Index one chunk; returns its number of terms (its length, for BM25)."""
+    def add(self, chunk_id: int, article_id: str, text: str, date: int, source: str) -> list[str]:
+        """Index one chunk; returns its terms (their number is its length, for BM25)."""
         terms = analyze(text)
         self.writer.add_document(
             tantivy.Document(text=" ".join(terms), chunk=chunk_id, article=article_id, date=date, source=source)
         )
-        return len(terms)
+        return terms
 
     def add_ballast(self, lengths: Sequence[int]) -> None:
         """Documents that no question can match, of the given lengths (see `BALLAST`)."""

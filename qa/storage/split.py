@@ -20,6 +20,7 @@ swapped in whole, so a server on the old set keeps answering until it sees the n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -27,9 +28,10 @@ import os
 import shutil
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
 from .reader import Index
 from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
-from .terms import write_term_statistics
+from .terms import store_term_statistics
 from .vectors import build_vectors, factory_for, write_vectors
 from .writing import add_keywords
 
@@ -79,6 +81,8 @@ class ShardSize:
     chunks: int
     terms: int  #: keyword terms of its chunks (what BM25's length normalisation counts)
     factory: str = ""  #: its FAISS index type
+    holding: Mapping[str, int] = field(default_factory=dict)  #: chunks holding each word (the set's BM25 statistics)
+    documents: int = 0  #: its keyword index's documents, ballast included (what tantivy's idf counts)
 
     def summary(self, number: int) -> str:
         return f"shard {number}: {self.articles} articles, {self.chunks} chunks, vectors {self.factory}"
@@ -135,12 +139,14 @@ class ShardWriter:
         write_vectors(build_vectors(factory, ids, vectors), self.folder / vector_file(generation))
         del rows, vectors
         keywords = KeywordIndex(self.folder, create=True, **self.keyword_writer)
-        terms = 0
+        terms, holding = 0, Counter[str]()
         for row in self.database.execute(
             f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
         ):
             article = article_from_row(row[:8])
-            terms += add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
+            words = add_keywords(keywords, article, Chunk(article.id, row[9], row[10], (), 0, "", row[8]))
+            terms += len(words)
+            holding.update(set(words))
         keywords.commit()
         own = {
             "articles": articles,
@@ -155,22 +161,23 @@ class ShardWriter:
         }
         with transaction(self.database, write=True) as db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in (meta | own).items()])
-        self.size = ShardSize(articles, len(ids), terms, factory)
+        self.size = ShardSize(articles, len(ids), terms, factory, holding, len(ids))
         return self.size
 
-    def balance(self, documents: int, terms: int) -> None:
+    def balance(self, documents: int, terms: int) -> ShardSize:
         """Ballast documents in the keyword index, so that its average length (terms per document,
         what BM25 normalises by) is the whole set's (`documents` chunks of `terms` terms in all):
         with the whole set's idf (sharded.py), the shard then scores a chunk exactly as one index
-        of every chunk would."""
+        of every chunk would. Returns the shard's size, its keyword documents now counted."""
         lengths = _ballast(self.size.chunks, self.size.terms, terms / max(documents, 1))
-        if not lengths:
-            return
-        keywords = KeywordIndex(self.folder)
-        keywords.add_ballast(lengths)
-        keywords.commit()
-        with transaction(self.database, write=True) as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('keyword_ballast', ?)", (json.dumps(len(lengths)),))
+        if lengths:
+            keywords = KeywordIndex(self.folder)
+            keywords.add_ballast(lengths)
+            keywords.commit()
+            with transaction(self.database, write=True) as db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('keyword_ballast', ?)", (json.dumps(len(lengths)),))
+        self.size = dataclasses.replace(self.size, documents=self.size.chunks + len(lengths))
+        return self.size
 
     def close(self) -> None:
         self.database.close()
@@ -224,10 +231,10 @@ def staged_set(dest: Path | str, shards: int) -> Iterator[tuple[Path, int]]:
 
 
 def write_set_manifest(staging: Path, sizes: list[ShardSize], generation: int, *, model: str, source: str, **more: Any) -> None:
-    """The set's BM25 statistics (`terms.sqlite`, counted from the written shards) and its
-    `shards.json`, the last file written before the swap. Both ways of making a set (`split_index`,
-    `qa build --ray --shards`) write them here."""
-    documents = write_term_statistics(staging, [staging / shard_folder(n) for n in range(len(sizes))])
+    """The set's BM25 statistics (`terms.sqlite`, from the counts each shard's writer made as it
+    indexed) and its `shards.json`, the last file written before the swap. Both ways of making a
+    set (`split_index`, `qa build --ray --shards`) write them here."""
+    store_term_statistics(staging, [size.holding for size in sizes])
     manifest = {
         "format": SHARDS_FORMAT,
         "format_version": SHARDS_VERSION,
@@ -236,7 +243,7 @@ def write_set_manifest(staging: Path, sizes: list[ShardSize], generation: int, *
         "shards": [shard_folder(n) for n in range(len(sizes))],
         "source": source,
         "model": model,
-        "keyword_documents": documents,  # tantivy's documents per shard (ballast included), for idf
+        "keyword_documents": [size.documents for size in sizes],  # tantivy's, ballast included, for idf
         "chunks": [size.chunks for size in sizes],
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **more,
@@ -244,11 +251,10 @@ def write_set_manifest(staging: Path, sizes: list[ShardSize], generation: int, *
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 
-def balance_all(writers: list[ShardWriter]) -> None:
-    """Every shard's ballast, from the whole set's size."""
+def balance_all(writers: list[ShardWriter]) -> list[ShardSize]:
+    """Every shard's ballast, from the whole set's size; returns the shards' sizes."""
     documents, terms = sum(w.size.chunks for w in writers), sum(w.size.terms for w in writers)
-    for writer in writers:
-        writer.balance(documents, terms)
+    return [writer.balance(documents, terms) for writer in writers]
 
 
 # --- qa shard ----------------------------------------------------------------------------------------

@@ -16,45 +16,29 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..chunking import embed_text
-from ..records import Chunk
-from .keyword import KeywordIndex, analyze
-from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
+from .metadata import transaction
 
-__all__ = ["TERMS_FILE", "write_term_statistics", "TermStatistics"]
+__all__ = ["TERMS_FILE", "store_term_statistics", "TermStatistics"]
 
 TERMS_FILE = "terms.sqlite"
 
 
-def write_term_statistics(set_folder: Path, shard_folders: Sequence[Path]) -> list[int]:
-    """Count, in each written shard, the chunks holding each word; store the counts in `set_folder`.
-    Returns each shard's keyword documents (tantivy's count, ballast included)."""
+def store_term_statistics(set_folder: Path, holding: Sequence[Mapping[str, int]]) -> None:
+    """The set's `terms.sqlite` from each shard's counts (in shard order), which each shard's writer
+    (`split.ShardWriter`) counted as it indexed the shard, on whichever machine it ran."""
     counts: dict[str, np.ndarray] = {}
-    documents = []
-    for number, folder in enumerate(shard_folders):
-        holding: Counter[str] = Counter()
-        database = connect(folder / FILE_NAME)
-        rows = database.execute(
-            f"SELECT {article_columns('a')}, c.id, c.start, c.end FROM chunks c JOIN articles a ON a.key = c.article"
-        )
-        for row in rows:
-            article = article_from_row(row[:8])
-            holding.update(set(analyze(embed_text(article, Chunk(article.id, row[9], row[10], (), 0, "", row[8])))))
-        database.close()
-        for term, count in holding.items():
-            counts.setdefault(term, np.zeros(len(shard_folders), dtype=np.int32))[number] = count
-        documents.append(KeywordIndex(folder).size)
+    for number, shard in enumerate(holding):
+        for term, count in shard.items():
+            counts.setdefault(term, np.zeros(len(holding), dtype=np.int32))[number] = count
     database = _create(set_folder / TERMS_FILE)
     with transaction(database, write=True) as db:
         db.executemany("INSERT INTO holding VALUES (?, ?)", ((t, c.tobytes()) for t, c in counts.items()))
     database.close()
-    return documents
 
 
 def _create(path: Path) -> sqlite3.Connection:

@@ -48,8 +48,8 @@ __all__ = ["IndexStore", "Generation", "add_keywords", "FileRecord", "ARTICLE_FI
 FileRecord = tuple[int, int, str, list[str], list[str]]
 
 
-def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> int:
-    """A chunk's keyword document (the text it was embedded with, its article, date and source); its length."""
+def add_keywords(keywords: KeywordIndex, article: Article, chunk: Chunk) -> list[str]:
+    """A chunk's keyword document (the text it was embedded with, its article, date and source); its terms."""
     return keywords.add(
         chunk.id,
         article.id,
