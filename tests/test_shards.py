@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,14 @@ def test_a_set_built_by_shard_writers_equals_build_then_shard(seeds: Config, tmp
         shard = f"shard-{n:03d}"
         comparison = compare_indexes(tmp_path / "built" / shard, tmp_path / "split" / shard, exact_ids=True)
         assert comparison.same(), (shard, comparison)
+
+    # The same BM25 statistics of the set as build-then-shard (whose counts the test above checks against tantivy).
+    def statistics(folder: Path) -> tuple[dict[str, bytes], list[int], list[int]]:
+        manifest = json.loads((folder / "shards.json").read_text())
+        with sqlite3.connect(folder / "terms.sqlite") as terms:
+            return dict(terms.execute("SELECT term, counts FROM holding")), manifest["keyword_documents"], manifest["chunks"]
+
+    assert statistics(tmp_path / "built") == statistics(tmp_path / "split")
     for question in seed_questions():
         built = [p.chunk.id for p in qa.retrieve(question, k=5, index=tmp_path / "built", config=seeds)]
         split = [p.chunk.id for p in qa.retrieve(question, k=5, index=tmp_path / "split", config=seeds)]
