@@ -139,7 +139,9 @@ def _config(args: argparse.Namespace) -> Config:
         if error.setting is None or given.get(error.setting) is None:
             raise
         flag = "--" + error.setting.replace("_", "-")
-        raise ConfigError(str(error).replace(f"setting {error.setting} (QA_{error.setting.upper()})", flag), error.setting) from None
+        raise ConfigError(
+            str(error).replace(f"setting {error.setting} (QA_{error.setting.upper()})", flag), error.setting
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
