@@ -116,8 +116,8 @@ def _cautioned(verdict: str | None, query: Query, newer: list[Passage]) -> str |
     if not newer or not (verdict or query.status):
         return verdict
     latest = max(newer, key=lambda p: p.article.date or dt.date.min)
-    outlet = latest.article.source or latest.article.title or "outlet not stated"
-    caution = f"A newer report may change this: {format_date(latest.article.date)}, {outlet} [{latest.citation.number}]"
+    outlet = f", {latest.article.source}" if latest.article.source else ""
+    caution = f"A newer report may change this: {format_date(latest.article.date)}{outlet} [{latest.citation.number}]"
     return f"{caution}. Earlier: {verdict}" if verdict else caution
 
 
@@ -127,7 +127,7 @@ def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bo
     text, date = passage.article.text, passage.article.date
     refers = {s.start: s.refers_to for s in passage.chunk.sentences}
     quotes = tuple(Quote(text[s:e], refers.get(s) if refers.get(s) != date else None) for s, e in spans)
-    outlet = passage.article.source or passage.article.title or "outlet not stated"
+    outlet = passage.article.source or "outlet not stated"  # a title is not an outlet
     return Report(passage.citation.number, date, outlet, quotes, latest_update)
 
 
@@ -143,8 +143,8 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
             for match in pattern.finditer(sentence):
                 if not NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
                     when = format_date(lead.article.date) if lead.article.date else "undated"
-                    outlet = lead.article.source or lead.article.title or "outlet not stated"
-                    return f"{match[0][0].upper()}{match[0][1:]} — {when}, {outlet} [{lead.citation.number}]"
+                    outlet = f", {lead.article.source}" if lead.article.source else ""  # a title is not an outlet
+                    return f"{match[0][0].upper()}{match[0][1:]} — {when}{outlet} [{lead.citation.number}]"
     return None
 
 
