@@ -18,7 +18,7 @@ import numpy as np
 from .config import Config
 from .dates import format_date
 from .freshness import newer_on_subject
-from .query import Query
+from .query import Query, asks_how_things_stand
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
@@ -46,7 +46,8 @@ def compose(
 
     first = passages[0]
     lead, lead_spans = _lead_sentence(query, first, config)
-    verdict = _verdict(lead, lead_spans)
+    # A verdict line answers how things stand; a fact question ("where was it to be held?") gets none.
+    verdict = _verdict(lead, lead_spans) if asks_how_things_stand(query) else None
     # A newer report on the lead's subject is cited, and named before the verdict, when the answer
     # states a status (a fact answer lists only what bears on the question).
     newer = newer_on_subject(first, passages, query.text, by_words=True) if verdict or query.status else []
