@@ -202,6 +202,14 @@ def test_a_later_report_that_names_only_the_organisation_leads_or_is_named_first
     assert not result.verdict.startswith("Confirmed")
 
 
+def test_a_later_report_naming_only_what_the_question_names_leads_when_it_states_a_status(launch: Config) -> None:
+    # Its one name of the subject ("Orbitex") is also the question's: it still leads, since it says
+    # what became of the launch ("postponed"); the 1 March report follows as dated context.
+    result = answer("Will Orbitex launch the Aurora-2 rocket on March 15?", config=launch)
+    assert [p.article.id for p in result.passages[:2]] == ["b-postponed.md", "a-aurora.md"]
+    assert result.verdict is not None and result.verdict.startswith("Postponed — 12 Mar 2023")
+
+
 def test_a_later_report_of_another_event_does_not_lead_or_caution(launch: Config) -> None:
     result = answer("Did Veltra Space launch the Corvid-1 rocket?", config=launch)
     assert result.passages[0].article.id == "c-veltra.md" and "Orbitex" not in (result.verdict or "")
