@@ -29,7 +29,7 @@ from ..ingest import INGEST_VERSION
 from ..records import Article, Chunk, IngestWarning
 from ..storage import FORMAT, FORMAT_VERSION, is_sharded
 from ..storage.writing import Generation, IndexStore, add_keywords
-from ..stories import StoryMember, assign_stories, linking_settings
+from ..stories import StoryMember, assign_stories, link, linking_settings, member_of
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
 from .windows import windows
@@ -308,7 +308,9 @@ class Writer:
         """Stories for the new articles (and for every article when the linking rules changed).
 
         Returns the members of the new articles, and the re-linked members of kept articles. Only
-        a relink reads the kept articles' text; otherwise their stored names and lead vectors do.
+        a relink reads the kept articles (their text, one at a time, for their names: one pass over
+        every member); otherwise linking reads the stored articles that share a telling name with a
+        new one, and counts (`qa/stories.py`).
         """
         leaving = scan.removed | scan.changed
         dimension = vectors.shape[1]
@@ -319,8 +321,13 @@ class Writer:
             [vectors[leads[a.id]] if a.id in leads else np.zeros(dimension, np.float32) for a in scan.upserts], dtype=np.float32
         ).reshape(-1, dimension)
         if relink_all:
-            kept_articles, kept_vectors = self.store.staying_articles(leaving, dimension)
-            everyone = assign_stories(kept_articles + scan.upserts, np.concatenate([kept_vectors, fresh_vectors]), self.config)
-            return everyone[len(kept_articles) :], {m.article_id: m for m in everyone[: len(kept_articles)]}
-        known, kept_vectors = self.store.story_members(leaving, dimension)
-        return assign_stories(scan.upserts, fresh_vectors, self.config, known, kept_vectors), {}
+            kept, kept_vectors = [], []
+            for article, lead in self.store.staying_articles(leaving, dimension):
+                kept.append(member_of(article))
+                kept_vectors.append(lead)
+            fresh = [member_of(a) for a in scan.upserts]
+            vectors = np.concatenate([np.array(kept_vectors, np.float32).reshape(-1, dimension), fresh_vectors])
+            everyone = link(kept + fresh, vectors, self.config).members
+            return everyone[len(kept) :], {m.article_id: m for m in everyone[: len(kept)]}
+        linking = assign_stories(scan.upserts, fresh_vectors, self.config, self.store.stories(leaving, dimension))
+        return linking.members, {}
