@@ -19,6 +19,21 @@ is judged against the whole corpus (inverse document frequency), floored at
 
 No named-entity model ships offline with a trustworthy provenance, so names are capitalised
 words of the article's lead that are not sentence-initial function words, weekdays or months.
+
+What a build reads (issue 24): never every stored report. Only a report that shares a name with
+a new one can link to it, so the candidates are the stored reports that carry one of its names,
+found by name in `story_names` (`qa/storage/stories.py`), an indexed table of (name, outlet,
+article); how rare a name is, which names are an outlet's furniture, how many articles there
+are and how large a story is are SQL counts, not members held in memory. A name carried by
+half the corpus would still make half the corpus a candidate, so each report is looked up only
+by its telling names (`_telling`): all but its commonest, as many as together weigh less than
+the least a link needs from names. That bound is exact: the links are those of one pass over
+every stored report (`bench/linking.py` checks it on the corpus, one-shot, fed in builds by
+date, and with stored reports replaced). Nearest lead vectors (an ANN index) would add no link
+under these rules, which ask for shared names, and alone they miss links whose leads are far
+apart in words; so there is none. A build's own new articles are held in memory (their names
+and lead vectors: what it links); a relink of everything (new rules) reads every kept article
+once, one at a time, and links them as one batch.
 """
 
 from __future__ import annotations
