@@ -312,10 +312,9 @@ class Writer:
         """Stories for the new articles (and for every article when the linking rules changed).
 
         Returns the members of the new articles, the re-linked members of kept articles, and how
-        many stored reports were read. Only
-        a relink reads the kept articles (their text, one at a time, for their names: one pass over
-        every member); otherwise linking reads the stored articles that share a telling name with a
-        new one, and counts (`qa/stories.py`).
+        many stored reports were read. Only a relink reads every kept article (its text, one at a
+        time, for its names: one pass over every member); otherwise linking reads the stored
+        articles that share a telling name with a new one, and counts (`qa/stories.py`).
         """
         leaving = scan.removed | scan.changed
         dimension = vectors.shape[1]
