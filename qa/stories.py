@@ -196,7 +196,7 @@ class Linking:
     """Stories for a batch of articles, and what linking them took."""
 
     members: list[StoryMember]  #: one per article, in their order
-    read: int  #: stored members loaded as candidates (each once)
+    read: int  #: stored members loaded as candidates
     compared: list[int]  #: per article, in their order: the reports its lead was compared with
 
 
@@ -219,7 +219,6 @@ def link(fresh: Sequence[StoryMember], vectors: np.ndarray, config: Config, stor
     """`assign_stories` for members whose names are known (a relink computes them one article at a time)."""
     weight = _surprise(fresh, config, stored)
     needed = config.story_names * (1.0 + config.story_similarity - _MOST_SIMILAR)
-    loaded: dict[int, tuple[StoryMember, np.ndarray]] = {}  # stored candidates, read once per batch
     stored_size: dict[str, int] = {}
     grown: Counter[str] = Counter()  # members this batch added to each story
     mentions: dict[str, list[int]] = {}  # name → members of this batch linked so far (by turn)
@@ -230,8 +229,7 @@ def link(fresh: Sequence[StoryMember], vectors: np.ndarray, config: Config, stor
         member = fresh[i]
         telling = _telling(member.names, weight, needed)
         keys = stored.naming(telling) if stored is not None and telling else []
-        if stored is not None and any(k not in loaded for k in keys):
-            loaded.update(stored.members([k for k in keys if k not in loaded]))
+        loaded = stored.members(keys) if stored is not None and keys else {}
         turns = sorted({t for name in telling for t in mentions.get(name, ())})
         # Stored members first, then this batch's in the order they were linked: the order of the
         # one pass this replaces, so that equal scores break the same way.

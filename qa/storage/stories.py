@@ -23,12 +23,16 @@ from typing import TypeVar
 import numpy as np
 
 from ..stories import StoryMember
+from .lru import LRU
 from .metadata import transaction
 
 __all__ = ["StoryIndex", "refill_story_names", "story_name_rows", "names_json", "read_names"]
 
 _T = TypeVar("_T")
 _BATCH = 900  # SQLite's host parameters per statement, with room to spare
+#: Stored members kept between the articles of one build (a vector and names each, ~2 KB): a large
+#: batch re-reads a member it forgot rather than hold every report it ever compared with.
+_CACHED = 20_000
 
 
 def names_json(member: StoryMember) -> str:
@@ -68,12 +72,13 @@ def refill_story_names(connection: sqlite3.Connection, meta: dict[str, object]) 
 class StoryIndex:
     """The stored articles that stay, as story linking needs them: by name, with counts.
 
-    `read` counts the members loaded so far (each once): what a build held of the corpus.
+    `read` counts the members loaded from SQLite so far (`members`; at most `_CACHED` are kept).
     """
 
     def __init__(self, connection: sqlite3.Connection, leaving: Iterable[str], dimension: int) -> None:
         self.connection, self.dimension = connection, dimension
         self.read = 0
+        self._cache: LRU[int, tuple[StoryMember, np.ndarray]] = LRU(_CACHED)
         self._gone: set[int] = set()
         self._gone_names: Counter[tuple[str, str]] = Counter()
         self._gone_outlets: Counter[str] = Counter()
@@ -141,8 +146,9 @@ class StoryIndex:
 
     def members(self, keys: Sequence[int]) -> dict[int, tuple[StoryMember, np.ndarray]]:
         """These articles' story members and lead vectors (float32 from the stored float16); no text."""
-        found: dict[int, tuple[StoryMember, np.ndarray]] = {}
-        for part in _parts(list(keys)):
+        found = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = [k for k in keys if k not in found]
+        for part in _parts(missing):
             for key, article_id, date, source, story, stored, vector in self.connection.execute(
                 "SELECT a.key, a.id, a.date, a.source, a.story, a.names, c.vector FROM articles a LEFT JOIN chunks c "
                 f"ON c.article = a.key AND c.ordinal = 0 WHERE a.key IN ({','.join('?' * len(part))})",
@@ -153,8 +159,8 @@ class StoryIndex:
                 lead = (
                     np.frombuffer(vector, dtype=np.float16).astype(np.float32) if vector else np.zeros(self.dimension, np.float32)
                 )
-                found[key] = (StoryMember(article_id, day, source, names, story, subject), lead)
-        self.read += len(found)
+                found[key] = self._cache[key] = (StoryMember(article_id, day, source, names, story, subject), lead)
+        self.read += len(missing)
         return found
 
 
