@@ -83,9 +83,7 @@ class StoryIndex:
         self._gone_names: Counter[tuple[str, str]] = Counter()
         self._gone_outlets: Counter[str] = Counter()
         self._gone_stories: Counter[str] = Counter()
-        wanted = list(leaving)
-        for first in range(0, len(wanted), _BATCH):
-            part = wanted[first : first + _BATCH]
+        for part in _parts(sorted(set(leaving))):
             for key, source, story, stored in connection.execute(
                 f"SELECT key, coalesce(source, ''), story, names FROM articles WHERE id IN ({','.join('?' * len(part))})", part
             ):
