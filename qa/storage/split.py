@@ -117,6 +117,7 @@ def _write_shard(source: Index, folder: Path, number: int, shards: int, config: 
         articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         rows = db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
         meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM source.meta")}
+        meta.pop("story_names", None)  # a shard holds no `story_names` rows: a build into it refills them
         factory = factory_for(len(rows), source.dimension, config.exact_below)
         meta.update(
             {
