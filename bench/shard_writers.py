@@ -37,7 +37,7 @@ from qa.indexing.shard_writers import ShardRouter  # noqa: E402
 from qa.records import Article, Chunk  # noqa: E402
 from qa.storage.metadata import ARTICLE_COLUMNS, article_from_row, chunk_from_row, from_f16  # noqa: E402
 from qa.storage.split import write_set_manifest  # noqa: E402
-from qa.storage.writing import _read_names  # noqa: E402
+from qa.storage.stories import read_names  # noqa: E402
 from qa.stories import StoryMember, assign_stories  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def load(index: Path, work: Path) -> tuple[dict, list[tuple[Article, StoryMember
     members = []
     for row in connection.execute(f"SELECT {ARTICLE_COLUMNS}, story, names FROM articles ORDER BY key"):
         article = article_from_row(row[:8])
-        names, subject = _read_names(row[9])
+        names, subject = read_names(row[9])
         members.append((article, StoryMember(article.id, article.date, article.source, names, row[8], subject)))
     chunks, vectors, sentences = [], [], []
     for row in connection.execute(

@@ -18,7 +18,7 @@ import numpy as np
 from .config import Config
 from .dates import format_date
 from .freshness import newer_on_subject
-from .query import Query
+from .query import Query, asks_how_things_stand
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
@@ -46,7 +46,8 @@ def compose(
 
     first = passages[0]
     lead, lead_spans = _lead_sentence(query, first, config)
-    verdict = _verdict(lead, lead_spans)
+    # A verdict line answers how things stand; a fact question ("where was it to be held?") gets none.
+    verdict = _verdict(lead, lead_spans) if asks_how_things_stand(query) else None
     # A newer report on the lead's subject is cited, and named before the verdict, when the answer
     # states a status (a fact answer lists only what bears on the question).
     newer = newer_on_subject(first, passages, query.text, by_words=True) if verdict or query.status else []
@@ -116,8 +117,8 @@ def _cautioned(verdict: str | None, query: Query, newer: list[Passage]) -> str |
     if not newer or not (verdict or query.status):
         return verdict
     latest = max(newer, key=lambda p: p.article.date or dt.date.min)
-    outlet = latest.article.source or latest.article.title or "outlet not stated"
-    caution = f"A newer report may change this: {format_date(latest.article.date)}, {outlet} [{latest.citation.number}]"
+    outlet = f", {latest.article.source}" if latest.article.source else ""
+    caution = f"A newer report may change this: {format_date(latest.article.date)}{outlet} [{latest.citation.number}]"
     return f"{caution}. Earlier: {verdict}" if verdict else caution
 
 
@@ -127,7 +128,7 @@ def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bo
     text, date = passage.article.text, passage.article.date
     refers = {s.start: s.refers_to for s in passage.chunk.sentences}
     quotes = tuple(Quote(text[s:e], refers.get(s) if refers.get(s) != date else None) for s, e in spans)
-    outlet = passage.article.source or passage.article.title or "outlet not stated"
+    outlet = passage.article.source or "outlet not stated"  # a title is not an outlet
     return Report(passage.citation.number, date, outlet, quotes, latest_update)
 
 
@@ -143,8 +144,8 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
             for match in pattern.finditer(sentence):
                 if not NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
                     when = format_date(lead.article.date) if lead.article.date else "undated"
-                    outlet = lead.article.source or lead.article.title or "outlet not stated"
-                    return f"{match[0][0].upper()}{match[0][1:]} — {when}, {outlet} [{lead.citation.number}]"
+                    outlet = f", {lead.article.source}" if lead.article.source else ""  # a title is not an outlet
+                    return f"{match[0][0].upper()}{match[0][1:]} — {when}{outlet} [{lead.citation.number}]"
     return None
 
 

@@ -85,9 +85,12 @@ def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, 
         article = passage.article
         if article.date is None or article.date <= lead.article.date or article.id == lead.article.id:
             continue
-        mentioned = _capitalised(f"{article.title or ''}\n{article.text[:_PASSING_CHARS]}\n{passage.text}")
+        seen = f"{article.title or ''}\n{article.text[:_PASSING_CHARS]}\n{passage.text}"
+        mentioned = _capitalised(seen)
         shared = subject & mentioned
-        if asked_subject - mentioned and _another_subject(article.title or "", subject | asked, mentioned):
+        # A name asked about that the report lacks in any case ("Songs" is written "songs" in a report on the fund: not lacking)
+        lacking = asked_subject - set(re.findall(r"[\w'’\-]+", seen.casefold()))
+        if lacking and _another_subject(article.title or "", subject | asked, mentioned):
             continue
         if article.id in found:
             continue

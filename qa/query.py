@@ -31,6 +31,7 @@ __all__ = [
     "source_aliases",
     "status_margin",
     "asks_yes_or_no",
+    "asks_how_things_stand",
     "asks_about_now",
     "STATUS_EXAMPLES",
     "OTHER_EXAMPLES",
@@ -257,3 +258,10 @@ class Query:
 def keyword_terms(text: str) -> tuple[str, ...]:
     """The question's terms for BM25, analysed as chunks are (see `storage/keyword.py`), once each."""
     return tuple(dict.fromkeys(analyze(text)))
+
+
+def asks_how_things_stand(query: Query) -> bool:
+    """A status question, or a yes/no question about an event ("was he convicted?"); not one about
+    what named outlets reported ("did TechCrunch report X before The Verge …?"), which is answered
+    by the reports it names, whatever their dates."""
+    return query.status or (asks_yes_or_no(query.text) and not query.multipart and not query.constraints.sources)

@@ -138,7 +138,7 @@ class Report:
 
     number: int
     date: dt.date | None
-    outlet: str  #: the source, else the title, else "outlet not stated"
+    outlet: str  #: the source, else "outlet not stated"
     quotes: tuple[Quote, ...]
     #: The lead only: it changes the status (called off, confirmed…) of a story with earlier reports.
     latest_update: bool = False

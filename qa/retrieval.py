@@ -28,7 +28,7 @@ import numpy as np
 from .config import Config, Mode
 from .evidence import support
 from .freshness import newer_on_subject
-from .query import Query, asks_yes_or_no
+from .query import Query, asks_how_things_stand
 from .records import Article, Chunk, Citation, Passage
 from .status import status_sentences
 from .storage import AnyIndex, CandidateRows, Filter
@@ -64,7 +64,7 @@ def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, co
         if unloaded:  # ranking picked a chunk the fetch did not bring (rare): one more request
             loaded.update(idx.fetch(Fetch(unloaded, None, None, probe.where, (), weights, query.vector)).loaded)
         passages = _passages(scores, chosen, loaded, query, config)
-        return _newer_leads(passages, query, config) if _asks_how_things_stand(query) else passages
+        return _newer_leads(passages, query, config) if asks_how_things_stand(query) else passages
 
 
 def narrowed(where: Filter, since: object, until: object) -> Filter:
@@ -271,13 +271,6 @@ def _parts_in_view(query: Query, scores: _Scores, mode: Mode, config: Config) ->
     taken = set(first)
     order = np.array(first + [int(j) for j in scores.order if int(j) not in taken], dtype=np.int64)
     return dataclasses.replace(scores, order=order)
-
-
-def _asks_how_things_stand(query: Query) -> bool:
-    """A status question, or a yes/no question about an event ("was he convicted?"); not one about
-    what named outlets reported ("did TechCrunch report X before The Verge …?"), which is answered
-    by the reports it names, whatever their dates."""
-    return query.status or (asks_yes_or_no(query.text) and not query.multipart and not query.constraints.sources)
 
 
 def _newer_leads(passages: list[Passage], query: Query, config: Config) -> list[Passage]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ import pytest
 from qa import Config, answer, build_index, retrieve
 from qa.engine import engine_for, load_index
 from qa.render import body
-from qa.stories import subject_in
+from qa.storage import FILE_NAME
+from qa.stories import names, subject_in
 
 STORIES = Path(__file__).resolve().parents[1] / "bench" / "stories"
 
@@ -134,6 +136,45 @@ def test_a_build_links_only_new_articles(tmp_path: Path) -> None:
     assert build_index(dataclasses.replace(config, story_names=3.0)).linked == 5
 
 
+def test_builds_fed_in_batches_link_as_one_build_reading_only_candidates(stories: Config, tmp_path: Path) -> None:
+    """The story set fed oldest first in three builds gets the stories of the one build of `stories`;
+    each build reads only stored reports that share a name with a new one, and not all of them."""
+    one_shot = load_index(stories.index, stories)
+    dated = sorted(one_shot.article_ids(), key=lambda a: (one_shot.article(a).date or dt.date.max, a))
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    config = Config(articles=folder, index=tmp_path / "index" / "default")
+    read = []
+    for batch in (dated[:15], dated[15:32], dated[32:]):
+        stored = [names(one_shot.article(a)) for a in dated if (folder / a).exists()]
+        for name in batch:
+            shutil.copy(STORIES / name, folder / name)
+        report = build_index(config)
+        new = [names(one_shot.article(a)) for a in batch]
+        sharing = sum(any(mine & theirs for theirs in new) for mine in stored)
+        assert report.linked == len(batch) and report.stories_read <= sharing
+        assert report.stories_read < len(stored) or not stored
+        read.append(report.stories_read)
+    assert read[0] == 0 and read[2] > 0  # the last report (one article) is linked from what it shares
+    assert _story_of(config) == _story_of(stories)
+
+
+def test_an_index_from_before_the_names_table_links_against_its_stored_reports(tmp_path: Path) -> None:
+    """An index written by an older qa (no `story_names`) has the table filled from its stored names at the next build."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(STORIES / "s12a-raman-named.md", articles / "s12a-raman-named.md")
+    config = Config(articles=articles, index=tmp_path / "index" / "default")
+    build_index(config)
+    with sqlite3.connect(config.index / FILE_NAME) as db:
+        db.execute("DROP TABLE story_names")
+        db.execute("DELETE FROM meta WHERE key = 'story_names'")
+    shutil.copy(STORIES / "s12b-job-cuts.md", articles / "s12b-job-cuts.md")
+    report = build_index(config)
+    assert report.stories_read == 1
+    assert _story_of(config)["s12b-job-cuts.md"] == "s12a-raman-named.md"
+
+
 def test_questions_naming_two_outlets_hear_both(stories: Config) -> None:
     passages = retrieve("What did the Orbital Times and the Dunmore Gazette report?", k=4, index=stories.index)
     assert {p.article.source for p in passages[:2]} == {"Orbital Times", "Dunmore Gazette"}
@@ -200,6 +241,14 @@ def test_a_later_report_that_names_only_the_organisation_leads_or_is_named_first
     lead = result.passages[0].article.id
     assert lead == "b-postponed.md" or result.verdict.startswith("A newer report may change this: 12 Mar 2023")
     assert not result.verdict.startswith("Confirmed")
+
+
+def test_a_later_report_naming_only_what_the_question_names_leads_when_it_states_a_status(launch: Config) -> None:
+    # Its one name of the subject ("Orbitex") is also the question's: it still leads, since it says
+    # what became of the launch ("postponed"); the 1 March report follows as dated context.
+    result = answer("Will Orbitex launch the Aurora-2 rocket on March 15?", config=launch)
+    assert [p.article.id for p in result.passages[:2]] == ["b-postponed.md", "a-aurora.md"]
+    assert result.verdict is not None and result.verdict.startswith("Postponed — 12 Mar 2023")
 
 
 def test_a_later_report_of_another_event_does_not_lead_or_caution(launch: Config) -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from conftest import NEWER, OLDER
@@ -104,3 +106,36 @@ def test_the_http_api_returns_structured_passages_and_answers(server) -> None:  
     history = [{"role": "user", "content": "did the summit happen?"}, {"role": "assistant", "content": first["answer"]}]
     follow = client.predict("and why?", history, None, None, None, None, api_name="/answer")
     assert follow["question"] == "and why?" and follow["passages"]
+
+
+def test_qa_serve_answers_on_the_port_it_names_and_a_port_in_use_is_one_line(seeds: Config) -> None:
+    """`qa serve` as a user starts it: the address it prints answers (port 0: the one it was given);
+    a second `qa serve` on that port says so in one line, and never that it is serving."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", "0", "--index", str(seeds.index)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = next((line for line in server.stdout if line.startswith("Serving on ")), "")  # read until it is said
+        assert line, "qa serve ended without serving"
+        url = line.split()[2]
+        with urllib.request.urlopen(url + "api/answer?question=did+the+summit+happen%3F", timeout=120) as response:
+            assert "called off" in json.loads(response.read())["verdict"].casefold()
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        again = subprocess.run(
+            [sys.executable, "-m", "qa.cli", "serve", "--port", port, "--index", str(seeds.index)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert again.returncode == 2 and "Serving on" not in again.stdout
+        assert (
+            again.stderr
+            == f"error: cannot serve on 127.0.0.1:{port}: Address already in use; choose another --port (or QA_PORT)\n"
+        )
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -76,7 +76,7 @@ def brief_of(answer: Answer) -> Brief:
     given = []
     for p in answer.passages[: min(answer.cited, MAX_PASSAGES)]:
         excerpt, spans = _excerpt(p)
-        outlet = p.article.source or p.article.title or "outlet not stated"
+        outlet = p.article.source or "outlet not stated"
         given.append(Given(p.citation.number, p.article.date, outlet, p.article.label, excerpt, spans, p))
     reports = tuple(
         (e.date, e.source or "outlet not stated", e.title, e.number)

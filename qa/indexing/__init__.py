@@ -116,7 +116,7 @@ def add_articles(
     config: Config,
     *,
     progress: bool = False,
-    log: Log = lambda _: None,
+    log: Log | None = None,
     create: bool = False,
 ) -> BuildReport:
     """Add (or update) the articles of `paths`, all or nothing, to the index (which must exist,
@@ -127,15 +127,16 @@ def add_articles(
     folder as it was, so it can never break a later build.
     """
     target = Path(config.index) if create else _existing(config)
-    with _nothing_left_if_first_fails(target), Writer(target, config, log) as writer:
+    with _nothing_left_if_first_fails(target), Writer(target, config, log or (lambda _: None)) as writer:
         if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise BuildError("paths must be a list of file paths")
         wanted = [(Path(p), *writer.scanner.destination(Path(p))) for p in paths]
         scan = writer.scanner.scan_files([(source, rel) for source, _, rel in wanted])
         if not scan.upserts and not scan.changed and all(not ids for *_, ids, _ in scan.files.values()):
+            # Why each file was skipped: said here, unless the log has just said it line by line.
+            why = " (see the warnings above)" if log else ": " + "; ".join(str(w) for w in scan.warnings)
             raise BuildError(
-                "none of the given files holds a readable article; the index and the articles folder are unchanged: "
-                + "; ".join(str(w) for w in scan.warnings)
+                f"none of the given files holds a readable article; the index and the articles folder are unchanged{why}"
             )
         copied: list[Path] = []
         try:

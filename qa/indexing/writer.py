@@ -31,7 +31,7 @@ from ..ingest import INGEST_VERSION
 from ..records import Article, Chunk, IngestWarning
 from ..storage import FORMAT, FORMAT_VERSION, is_sharded
 from ..storage.writing import Generation, IndexStore, add_keywords
-from ..stories import StoryMember, assign_stories, linking_settings
+from ..stories import StoryMember, assign_stories, link, linking_settings, member_of
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
 from .windows import windows
@@ -53,6 +53,9 @@ class BuildReport:
     warnings: tuple[IngestWarning, ...]
     generation: int
     factory: str
+    #: Stored reports that story linking read to link the new ones: those that share a telling name
+    #: with one (`qa/stories.py`), or every kept one when the linking rules changed.
+    stories_read: int = 0
 
     @property
     def chunks_per_second(self) -> float:
@@ -186,7 +189,7 @@ class Writer:
         parts = windows(scan, chunks, self._window(full, encoder), stored=stored, full=full)
         if len(parts) > 1:
             self.log(f"{len(chunks)} chunks to write: {len(parts)} generations of about {self.config.commit_chunks} chunks each")
-        embedded = linked = 0
+        embedded = linked = read = 0
         for n, part in enumerate(parts):
             got = self._commit(
                 part.scan,
@@ -198,7 +201,7 @@ class Writer:
                 relink_all=relink_all and n == 0,
                 progress=progress,
             )
-            embedded, linked = embedded + got[0], linked + got[1]
+            embedded, linked, read = embedded + got[0], linked + got[1], read + got[2]
         return BuildReport(
             self.target,
             int(self.meta["articles"]),
@@ -212,6 +215,7 @@ class Writer:
             tuple(scan.warnings),
             int(self.meta["generation"]),
             str(self.meta["factory"]),
+            read,
         )
 
     def _window(self, full: bool, encoder: Encoder) -> int:
@@ -231,13 +235,13 @@ class Writer:
         forget_files: bool,
         relink_all: bool,
         progress: bool,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, int]:
         """Embed (`reuse`: not a chunk whose text was embedded before), link and write one generation
-        (`full`: a new one, not an update of the current one); returns the chunks embedded and the
-        articles linked."""
+        (`full`: a new one, not an update of the current one); returns the chunks embedded, the
+        articles linked and the stored reports linking read."""
         by_id = {a.id: a for a in scan.upserts}
         vectors, sentence_vectors, embedded = self._embed(encoder, chunks, by_id, reuse=reuse, progress=progress)
-        members, linked = self._link(scan, chunks, vectors, relink_all)
+        members, linked, read = self._link(scan, chunks, vectors, relink_all)
         generation = int(self.meta.get("generation", 0)) + 1
         leaving = scan.removed | scan.changed | ({a.id for a in scan.upserts} if full else set())
         self.log("writing the keyword index")
@@ -250,7 +254,7 @@ class Writer:
             self._write(new, scan, chunks, vectors, sentence_vectors, members, linked, leaving, full, forget_files, encoder)
         self.meta = self.store.reread_meta()
         self.log(f"generation {generation} committed")
-        return embedded, len(linked) + len(members)
+        return embedded, len(linked) + len(members), read
 
     def _check_remaining(self, scan: Scan, stored: int) -> None:
         if stored - len(scan.removed) - len(scan.changed) + len(scan.upserts) <= 0:
@@ -327,11 +331,13 @@ class Writer:
 
     def _link(
         self, scan: Scan, chunks: list[Chunk], vectors: np.ndarray, relink_all: bool
-    ) -> tuple[list[StoryMember], dict[str, StoryMember]]:
+    ) -> tuple[list[StoryMember], dict[str, StoryMember], int]:
         """Stories for the new articles (and for every article when the linking rules changed).
 
-        Returns the members of the new articles, and the re-linked members of kept articles. Only
-        a relink reads the kept articles' text; otherwise their stored names and lead vectors do.
+        Returns the members of the new articles, the re-linked members of kept articles, and how
+        many stored reports were read. Only a relink reads every kept article (its text, one at a
+        time, for its names: one pass over every member); otherwise linking reads the stored
+        articles that share a telling name with a new one, and counts (`qa/stories.py`).
         """
         leaving = scan.removed | scan.changed
         dimension = vectors.shape[1]
@@ -342,8 +348,13 @@ class Writer:
             [vectors[leads[a.id]] if a.id in leads else np.zeros(dimension, np.float32) for a in scan.upserts], dtype=np.float32
         ).reshape(-1, dimension)
         if relink_all:
-            kept_articles, kept_vectors = self.store.staying_articles(leaving, dimension)
-            everyone = assign_stories(kept_articles + scan.upserts, np.concatenate([kept_vectors, fresh_vectors]), self.config)
-            return everyone[len(kept_articles) :], {m.article_id: m for m in everyone[: len(kept_articles)]}
-        known, kept_vectors = self.store.story_members(leaving, dimension)
-        return assign_stories(scan.upserts, fresh_vectors, self.config, known, kept_vectors), {}
+            kept, kept_vectors = [], []
+            for article, lead in self.store.staying_articles(leaving, dimension):
+                kept.append(member_of(article))
+                kept_vectors.append(lead)
+            fresh = [member_of(a) for a in scan.upserts]
+            vectors = np.concatenate([np.array(kept_vectors, np.float32).reshape(-1, dimension), fresh_vectors])
+            everyone = link(kept + fresh, vectors, self.config).members
+            return everyone[len(kept) :], {m.article_id: m for m in everyone[: len(kept)]}, len(kept)
+        linking = assign_stories(scan.upserts, fresh_vectors, self.config, self.store.stories(leaving, dimension))
+        return linking.members, {}, linking.read

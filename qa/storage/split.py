@@ -160,6 +160,9 @@ class ShardWriter:
             "shards": self.shards,
         }
         with transaction(self.database, write=True) as db:
+            meta = {
+                k: v for k, v in meta.items() if k != "story_names"
+            }  # a shard holds no `story_names` rows: a build into it refills them
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in (meta | own).items()])
         self.size = ShardSize(articles, len(ids), terms, factory, holding, len(ids))
         return self.size

@@ -10,12 +10,11 @@ one serving; a kill leaves at most files the next build removes (`housekeep`).
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from .metadata import (
     transaction,
 )
 from .reader import read_meta
+from .stories import StoryIndex, names_json, refill_story_names, story_name_rows
 from .vectors import build_vectors, factory_for, read_vectors, update_vectors, write_vectors
 
 __all__ = ["IndexStore", "Generation", "add_keywords", "FileRecord", "ARTICLE_FIELDS", "article_values", "chunk_values"]
@@ -77,7 +77,7 @@ def article_values(article: Article, content_hash: str, member: StoryMember) -> 
         article.author,
         article.text,
         member.story,
-        _names_json(member),
+        names_json(member),
     )
 
 
@@ -121,6 +121,8 @@ class IndexStore:
             self.connection = connect(self.folder / FILE_NAME, create=True)
             self._exit.callback(self.connection.close)
             self.meta: dict[str, Any] = read_meta(self.connection)
+            if refill_story_names(self.connection, self.meta):
+                self.meta = read_meta(self.connection)
         except sqlite3.DatabaseError as error:
             self._exit.close()
             raise BuildError(f"the index at {self.target} is damaged ({error}); move it away and build again") from error
@@ -161,38 +163,19 @@ class IndexStore:
                 known[content_hash] = (vector, sentences)
         return known
 
-    def lead_vectors(self, rows: list[tuple[Any, ...]], dimension: int) -> np.ndarray:
-        return np.array(
-            [np.frombuffer(r[-1], dtype=np.float16) if r[-1] else np.zeros(dimension, np.float16) for r in rows],
-            dtype=np.float32,
-        ).reshape(-1, dimension)
+    def stories(self, leaving: Iterable[str], dimension: int) -> StoryIndex:
+        """The stored side of story linking: the articles that stay, read by name (`storage/stories.py`)."""
+        return StoryIndex(self.connection, leaving, dimension)
 
-    def story_members(self, leaving: set[str], dimension: int) -> tuple[list[StoryMember], np.ndarray]:
-        """What story linking knows of the articles that stay, and their lead vectors: no article text."""
-        rows = [
-            r
-            for r in self.connection.execute(
-                "SELECT a.id, a.date, a.source, a.story, a.names, c.vector FROM articles a LEFT JOIN chunks c "
-                "ON c.article = a.key AND c.ordinal = 0"
-            )
-            if r[0] not in leaving
-        ]
-        members = []
-        for r in rows:
-            names, subject = _read_names(r[4])
-            members.append(StoryMember(r[0], dt.date.fromordinal(r[1]) if r[1] else None, r[2], names, r[3], subject))
-        return members, self.lead_vectors(rows, dimension)
-
-    def staying_articles(self, leaving: set[str], dimension: int) -> tuple[list[Article], np.ndarray]:
-        """The articles that stay, whole, with their lead vectors: for linking every story anew."""
-        rows = [
-            r
-            for r in self.connection.execute(
-                f"SELECT {article_columns('a')}, c.vector FROM articles a LEFT JOIN chunks c ON c.article = a.key AND c.ordinal = 0"
-            )
-            if r[1] not in leaving
-        ]
-        return [article_from_row(r[:8]) for r in rows], self.lead_vectors(rows, dimension)
+    def staying_articles(self, leaving: set[str], dimension: int) -> Iterator[tuple[Article, np.ndarray]]:
+        """The articles that stay, one at a time, with their lead vectors: for linking every story anew."""
+        rows = self.connection.execute(
+            f"SELECT {article_columns('a')}, c.vector FROM articles a LEFT JOIN chunks c ON c.article = a.key AND c.ordinal = 0"
+        )
+        for row in rows:
+            if row[1] not in leaving:
+                lead = np.frombuffer(row[8], dtype=np.float16) if row[8] else np.zeros(dimension, np.float16)
+                yield article_from_row(row[:8]), lead.astype(np.float32)
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -266,6 +249,7 @@ class Generation:
                 self.db.execute("DELETE FROM sentence_vectors WHERE chunk = ?", (chunk_id,))
                 dropped.append(chunk_id)
             self.db.execute("DELETE FROM chunks WHERE article = ?", (row[0],))
+            self.db.execute("DELETE FROM story_names WHERE article = ?", (row[0],))
             self.db.execute("DELETE FROM articles WHERE key = ?", (row[0],))
         return np.array(dropped, dtype=np.int64)
 
@@ -284,16 +268,20 @@ class Generation:
                 article_values(article, content_hash, member),
             )
             keys[article.id] = int(cursor.lastrowid or 0)
+            self.db.executemany("INSERT INTO story_names VALUES (?, ?, ?)", story_name_rows(keys[article.id], member))
         chunk_rows, sentence_rows = chunk_values(chunks, keys, vectors, sentence_vectors)
         self.db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk_rows)
         self.db.executemany("INSERT INTO sentence_vectors VALUES (?, ?)", sentence_rows)
 
     def relink(self, members: list[StoryMember]) -> None:
-        """Kept articles moved into other stories (the linking rules changed)."""
-        self.db.executemany(
-            "UPDATE articles SET story = ?, names = ? WHERE id = ?",
-            [(m.story, _names_json(m), m.article_id) for m in members],
-        )
+        """Kept articles moved into other stories (the linking rules changed), their names with them."""
+        for m in members:
+            row = self.db.execute("SELECT key FROM articles WHERE id = ?", (m.article_id,)).fetchone()
+            if row is None:
+                continue
+            self.db.execute("UPDATE articles SET story = ?, names = ? WHERE key = ?", (m.story, names_json(m), row[0]))
+            self.db.execute("DELETE FROM story_names WHERE article = ?", (row[0],))
+            self.db.executemany("INSERT INTO story_names VALUES (?, ?, ?)", story_name_rows(row[0], m))
 
     def record_files(self, files: dict[str, FileRecord], *, only: bool) -> None:
         """What each file read now held (`only`: and forget every other file)."""
@@ -354,18 +342,10 @@ class Generation:
     def publish(self, meta: dict[str, Any]) -> None:
         """The manifest of this generation; the commit at the end of `IndexStore.generation` makes it the current one."""
         self.doing("writing the metadata")
-        meta = meta | {"generation": self.number, "keywords": self.keyword_folder, "vectors": vector_file(self.number)}
+        meta = meta | {
+            "generation": self.number,
+            "keywords": self.keyword_folder,
+            "vectors": vector_file(self.number),
+            "story_names": self.number,  # this generation kept `story_names` in step (`storage/stories.py`)
+        }
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
-
-
-def _names_json(member: StoryMember) -> str:
-    """The `names` column: the names a report was linked by, and its protagonist (`stories.subject_in`)."""
-    return json.dumps({"names": sorted(member.names), "subject": sorted(member.subject)})
-
-
-def _read_names(stored: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Names and protagonist from the `names` column; an index linked before version 4 stored a list of names."""
-    value = json.loads(stored)
-    if isinstance(value, list):
-        return frozenset(value), frozenset()
-    return frozenset(value["names"]), frozenset(value["subject"])

@@ -163,8 +163,10 @@ def serve(config: Config, *, watch_every: float | None = None) -> None:
         print(f"No index at {config.index}; building it from {config.articles} …", flush=True)
         print(build_index(config, log=print).summary(), flush=True)
     Service(config).engine.index()  # fail now, with the clear message, rather than at the first question
+    listening = _listening(config.host, config.port)  # a port in use is said before anything claims to serve
+    port = listening.getsockname()[1]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    print(f"Serving on http://{config.host}:{config.port}/ (the JSON API: /api/docs; the index panel: /admin/)", flush=True)
+    print(f"Serving on http://{config.host}:{port}/ (the JSON API: /api/docs; the index panel: /admin/)", flush=True)
     changes = Changes(config)
     stop = threading.Event()
     if watch_every is not None:
@@ -176,15 +178,21 @@ def serve(config: Config, *, watch_every: float | None = None) -> None:
         ).start()
     try:
         # Clients keep event streams open; a stop waits 5 s for them, not for ever.
-        uvicorn.run(
-            create_server(config, changes=changes),
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-        )
+        app = create_server(config, changes=changes)
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)).run(sockets=[listening])
     finally:
         stop.set()
+        listening.close()
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, or one line saying why there cannot be one."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        why = os.strerror(error.errno) if error.errno else str(error)
+        raise QAError(f"cannot serve on {host}:{port}: {why}; choose another --port (or QA_PORT)") from None
 
 
 def _fetch(changes: Changes) -> str:
