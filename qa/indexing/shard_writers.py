@@ -13,10 +13,10 @@ chunks and vectors, to the writer of `shard_of(article id, N)`, a `ShardWriter`
 (`qa/storage/split.py`, as `qa shard` uses) that writes the shard in its folder on its own node.
 
 The set is written beside `--out` and swapped in whole once every writer has finished
-(`staged_set`), so a failed or killed build leaves the previous set serving. The swap, the set's
-BM25 statistics and the manifest are written on the driver's machine, which reads the shards for
-the statistics: writers on several machines need `--out` on a disk they share (README, *A writer
-per shard*).
+(`staged_set`), so a failed or killed build leaves the previous set serving. The set's BM25
+statistics come from the writers (each counts its shard's words as it indexes them); they, the
+manifest and the swap are written on the driver's machine, which renames the staging folder into
+place: writers on several machines need `--out` on a disk they share (README, *A writer per shard*).
 """
 
 from __future__ import annotations
