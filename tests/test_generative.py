@@ -143,6 +143,8 @@ def test_the_verifier_drops_what_the_passages_do_not_say(seeds: Config) -> None:
     assert reasons[5] == "cites [9], a passage it was not given"
     assert claims[0].support is not None and "called off" in claims[0].support.quote
     assert agrees(claims, extractive.verdict, True) is None
+    (echo,) = verify(f"Did the summit with Putin happen? [{lead.number}]", brief, encoder, min_words=0.6, min_cosine=0.5)
+    assert echo.reason == "it asks a question instead of answering it"  # the question's words alone verify
     yes = verify(f"Yes, the summit with Putin was agreed [{lead.number}].", brief, encoder, min_words=0.6, min_cosine=0.3)
     assert agrees(yes, extractive.verdict, True) is not None
 
@@ -322,7 +324,7 @@ def test_one_sentence_per_passage_is_cited_with_the_passage_it_was_written_from(
 
 
 def test_a_status_question_asks_the_lead_alone(seeds: Config, scripted: Callable[[str], _Scripted]) -> None:
-    """The newest report decides: only its passage is asked, and the sentence agrees with its verdict."""
+    """The newest report decides: its passage is asked (older ones are not), and the sentence agrees with its verdict."""
     server = scripted("The United States has called off high-level meetings with Putin.")
     config = seeds.with_overrides(llm_url=server.url, answer="generative")
     result = engine_for(config.index, config).answer(SUMMIT)

@@ -5,8 +5,8 @@ lead and the verdict; the model gets that as a `Brief` and streams a few sentenc
 (`llm_shape=passages`) it is asked once per passage, the lead first, for one short sentence from
 that passage alone, and the composer ends each sentence with that passage's number: a small model
 that never writes a citation still writes sentences that cite what they were written from. For a
-status question only the lead (the newest report) is asked: an older report's "yes" is the
-mistake this product exists to avoid. Each sentence is then checked against the passages it cites (`verify.py`); the ones that fail are dropped and
+status question only the lead and reports newer than it are asked: an older report's "yes" is
+the mistake this product exists to avoid. Each sentence is then checked against the passages it cites (`verify.py`); the ones that fail are dropped and
 the note says so. When the server is down, slow or writes nothing usable, when no sentence
 survives, or when a status answer disagrees with the newest report, the extractive answer is
 returned with one line saying why: the reader never gets less than the quotes.
@@ -104,11 +104,15 @@ def _written(brief: Brief, query: Query, config: Config, endpoint: Callable[[], 
 
 
 def _asked(brief: Brief, status: bool) -> list[Given]:
-    """The passages asked for a sentence: the lead first, then the others; the lead alone for a status
-    question with a verdict (the newest report decides, and an older one's answer would contradict it)."""
+    """The passages asked for a sentence: the lead first, then the others. For a status question with
+    a verdict, the lead and only reports newer than it: the newest report decides, and an older one's
+    answer ("it will open on 18 November") is the mistake this product exists to avoid."""
     lead = [g for g in brief.passages if g.number == brief.lead]
     others = [g for g in brief.passages if g.number != brief.lead]
-    return lead if status and brief.verdict and lead else lead + others
+    if status and brief.verdict and lead:
+        since = lead[0].date
+        return lead + [g for g in others if since is not None and g.date is not None and g.date > since]
+    return lead + others
 
 
 def _cite(written: str, number: int) -> str:

@@ -1,6 +1,7 @@
 """Verification, sentence by sentence: a generated sentence is kept only when what it cites says it.
 
-Each sentence must end with the numbers of passages it was given. Then, against the excerpts of
+Each sentence must end with the numbers of passages it was given, and must not be a question (an
+echoed question is not an answer). Then, against the excerpts of
 those passages (what the model saw) and their dates and outlets:
 - every number it writes is in them (or is the day or year of a date they carry);
 - every date it writes ("23 February", "Feb 23, 2022") is a date they state, are published on, or
@@ -158,6 +159,10 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
     given = [g for n in cites if (g := brief.given(n))]
     numbers = ", ".join(f"[{g.number}]" for g in given)
     plain = _plain(sentence)
+    if plain.rstrip("\"”’') ").endswith("?"):
+        # A small model asked one passage often writes the question back; the question's own words
+        # need no support (below), so without this an echoed question would pass as an answer.
+        return "it asks a question instead of answering it"
     context = " ".join(f"{g.excerpt} {g.title} {g.outlet}" for g in given)
     dated = [d for g in given for d in (g.date,) if d]
     allowed_numbers = {n.replace(",", "") for n in _NUMBER.findall(context)}
