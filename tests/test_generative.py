@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from qa import Config
 from qa.compose import LocalServer, agrees, brief_of, llama_cpp_installed, verify
 from qa.engine import engine_for
 from qa.panels import verdict_html
-from qa.records import Answer
+from qa.records import Answer, Claim
 from qa.render import GENERATED, body, to_chat, to_json
 
 SUMMIT = "did the summit happen?"
@@ -147,6 +148,17 @@ def test_the_verifier_drops_what_the_passages_do_not_say(seeds: Config) -> None:
     assert echo.reason == "it asks a question instead of answering it"  # the question's words alone verify
     yes = verify(f"Yes, the summit with Putin was agreed [{lead.number}].", brief, encoder, min_words=0.6, min_cosine=0.3)
     assert agrees(yes, extractive.verdict, True) is not None
+
+
+def test_an_answer_from_an_older_report_alone_disagrees_when_a_newer_one_is_in_view() -> None:
+    """The verdict's caution names the newer report: a kept sentence must rest on it."""
+    verdict = "A newer report may change this: 30 Nov 2023, CNBC [2]"
+    older = Claim("Changpeng Zhao is still the chief executive of Binance [1].", (1,))
+    assert agrees([older], verdict, True) == "it rests only on reports older than the newest one ([2])"
+    newer = Claim("Zhao stepped down as chief executive [2].", (2,))
+    assert agrees([older, newer], verdict, True) is None
+    assert agrees([older, replace(newer, reason="the name “Zhao” is not in [2]")], verdict, True) is not None
+    assert agrees([older], verdict, False) is None  # not a status question
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="child processes are read from /proc")
