@@ -6,8 +6,8 @@ lead and the verdict; the model gets that as a `Brief` and streams a few sentenc
 that passage alone, and the composer ends each sentence with that passage's number: a small model
 that never writes a citation still writes sentences that cite what they were written from. For a
 status question only the lead and reports newer than it are asked: an older report's "yes" is
-the mistake this product exists to avoid. Each sentence is then checked against the passages it cites (`verify.py`); the ones that fail are dropped and
-the note says so. When the server is down, slow or writes nothing usable, when no sentence
+the mistake this product exists to avoid. Each sentence is then checked against the passages it
+cites (`verify.py`); the ones that fail are dropped and the note says so. When the server is down, slow or writes nothing usable, when no sentence
 survives, or when a status answer disagrees with the newest report, the extractive answer is
 returned with one line saying why: the reader never gets less than the quotes.
 """
