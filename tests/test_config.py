@@ -39,6 +39,8 @@ def test_settings_from_the_environment_are_typed() -> None:
         ({"QA_LLM_URL": "localhost:8080"}, "setting llm_url (QA_LLM_URL) must be an http:// or https:// URL"),
         ({"QA_LLM_TIMEOUT": "0"}, "setting llm_timeout (QA_LLM_TIMEOUT) must be from 0.1 to 3600, not '0'"),
         ({"QA_LLM_LOCAL": "gpt"}, "setting llm_local (QA_LLM_LOCAL) must be 'smollm2' or 'gemma3', not 'gpt'"),
+        ({"QA_LLM_SHAPE": "json"}, "setting llm_shape (QA_LLM_SHAPE) must be 'passages' or 'cited', not 'json'"),
+        ({"QA_LLM_API": "responses"}, "setting llm_api (QA_LLM_API) must be 'chat' or 'completions', not 'responses'"),
         ({"QA_VERIFY_WORDS": "1.5"}, "setting verify_words (QA_VERIFY_WORDS) must be from 0 to 1, not '1.5'"),
     ],
 )

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from qa import Config
 from qa.compose import LocalServer, agrees, brief_of, llama_cpp_installed, verify
 from qa.engine import engine_for
 from qa.panels import verdict_html
-from qa.records import Answer
+from qa.records import Answer, Claim
 from qa.render import GENERATED, body, to_chat, to_json
 
 SUMMIT = "did the summit happen?"
@@ -143,8 +144,21 @@ def test_the_verifier_drops_what_the_passages_do_not_say(seeds: Config) -> None:
     assert reasons[5] == "cites [9], a passage it was not given"
     assert claims[0].support is not None and "called off" in claims[0].support.quote
     assert agrees(claims, extractive.verdict, True) is None
+    (echo,) = verify(f"Did the summit with Putin happen? [{lead.number}]", brief, encoder, min_words=0.6, min_cosine=0.5)
+    assert echo.reason == "it asks a question instead of answering it"  # the question's words alone verify
     yes = verify(f"Yes, the summit with Putin was agreed [{lead.number}].", brief, encoder, min_words=0.6, min_cosine=0.3)
     assert agrees(yes, extractive.verdict, True) is not None
+
+
+def test_an_answer_from_an_older_report_alone_disagrees_when_a_newer_one_is_in_view() -> None:
+    """The verdict's caution names the newer report: a kept sentence must rest on it."""
+    verdict = "A newer report may change this: 30 Nov 2023, CNBC [2]"
+    older = Claim("Changpeng Zhao is still the chief executive of Binance [1].", (1,))
+    assert agrees([older], verdict, True) == "it rests only on reports older than the newest one ([2])"
+    newer = Claim("Zhao stepped down as chief executive [2].", (2,))
+    assert agrees([older, newer], verdict, True) is None
+    assert agrees([older, replace(newer, reason="the name “Zhao” is not in [2]")], verdict, True) is not None
+    assert agrees([older], verdict, False) is None  # not a status question
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="child processes are read from /proc")
@@ -192,9 +206,11 @@ class _Scripted(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, answer: str) -> None:
+    def __init__(self, answer: str, *more: str) -> None:
         self.answer = answer
+        self.answers = [answer, *more]  #: served in turn, the last one again once they run out
         self.requests: list[dict] = []
+        self.paths: list[str] = []
         super().__init__(("127.0.0.1", 0), _Handler)
 
     @property
@@ -211,16 +227,23 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # /v1/models
         self._send(200, json.dumps({"object": "list", "data": [{"id": "scripted", "object": "model"}]}).encode())
 
-    def do_POST(self) -> None:  # /v1/chat/completions, streamed as server-sent events
-        self.server.requests.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-        words = self.server.answer.split(" ")
+    def do_POST(self) -> None:  # /v1/chat/completions or /v1/completions, streamed as server-sent events
+        served = self.server
+        served.requests.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+        served.paths.append(self.path)
+        words = served.answers[min(len(served.requests), len(served.answers)) - 1].split(" ")
+        chat = self.path.endswith("/chat/completions")
         events = [
             {
                 "id": "c",
-                "object": "chat.completion.chunk",
+                "object": "chat.completion.chunk" if chat else "text_completion",
                 "created": 0,
                 "model": "scripted",
-                "choices": [{"index": 0, "delta": {"content": w + (" " if i < len(words) - 1 else "")}, "finish_reason": None}],
+                "choices": [
+                    {"index": 0, "finish_reason": None}
+                    | ({"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None})
+                    for piece in [w + (" " if i < len(words) - 1 else "")]
+                ],
             }
             for i, w in enumerate(words)
         ]
@@ -239,8 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
 def scripted() -> Iterator[Callable[[str], _Scripted]]:
     servers: list[_Scripted] = []
 
-    def start(answer: str) -> _Scripted:
-        server = _Scripted(answer)
+    def start(answer: str, *more: str) -> _Scripted:
+        server = _Scripted(answer, *more)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
@@ -255,7 +278,7 @@ def test_a_generated_answer_keeps_what_verifies_and_says_what_it_dropped(
     seeds: Config, scripted: Callable[[str], _Scripted]
 ) -> None:
     server = scripted("No. The United States called off the summit with Putin [1]. The United States called off 42 meetings [1].")
-    config = seeds.with_overrides(llm_url=server.url, answer="generative")
+    config = seeds.with_overrides(llm_url=server.url, answer="generative", llm_shape="cited")
     pieces = list(engine_for(config.index, config).answer_stream(SUMMIT))
     result = pieces[-1]
     assert isinstance(result, Answer) and all(isinstance(p, str) for p in pieces[:-1])
@@ -276,11 +299,58 @@ def test_a_generated_answer_keeps_what_verifies_and_says_what_it_dropped(
     assert "<mark>The United States has called off high-level meetings" in verdict_html(result)
 
 
+@pytest.mark.parametrize("api", ["chat", "completions"])
+def test_one_sentence_per_passage_is_cited_with_the_passage_it_was_written_from(
+    seeds: Config, scripted: Callable[[str], _Scripted], api: str
+) -> None:
+    """The default shape: one request per passage, the lead first; the model writes no citation,
+    and each of its sentences cites the passage it was asked about. Not a status question: every
+    passage is asked (for a status question, the lead alone)."""
+    question = "What did the Kremlin say about plans for a leaders' summit?"
+    server = scripted(
+        "The Kremlin said there were no concrete plans for a summit.",
+        "The Kremlin said Putin signed 42 treaties.",
+        "The Kremlin has said it is unfazed by the prospect of Western sanctions.",
+    )
+    config = seeds.with_overrides(llm_url=server.url, answer="generative", llm_api=api)
+    pieces = list(engine_for(config.index, config).answer_stream(question))
+    result = pieces[-1]
+    assert isinstance(result, Answer) and all(isinstance(p, str) for p in pieces[:-1])
+    brief = brief_of(engine_for(config.index, config).answer(question, composer="extractive"))
+    asked = [g.number for g in brief.passages]
+    assert asked[0] == brief.lead and len(server.requests) == len(asked) >= 2
+    assert all(path.endswith("/chat/completions" if api == "chat" else "/v1/completions") for path in server.paths)
+    for request, number in zip(server.requests, asked):  # one passage each, and the question
+        given = brief.given(number)
+        assert given is not None and request["stop"] == ["\n"] and request["temperature"] == 0
+        prompt = request["messages"][0]["content"] if api == "chat" else request["prompt"]
+        assert given.excerpt in prompt and question in prompt
+        assert not any(g.excerpt in prompt for g in brief.passages if g.number != number)
+    written = [(c.text, c.cites) for c in result.claims]
+    assert written[0] == (f"The Kremlin said there were no concrete plans for a summit [{asked[0]}].", (asked[0],))
+    assert written[1] == (f"The Kremlin said Putin signed 42 treaties [{asked[1]}].", (asked[1],))
+    assert result.claims[1].reason == f"the number 42 is not in [{asked[1]}]"
+    assert "The Kremlin said there were no concrete plans for a summit" in "".join(pieces[:-1])  # streamed as written
+    assert result.composer == "generative", result.notes
+    assert result.claims[0].reason is None and result.generated.startswith(written[0][0])
+
+
+def test_a_status_question_asks_the_lead_alone(seeds: Config, scripted: Callable[[str], _Scripted]) -> None:
+    """The newest report decides: its passage is asked (older ones are not), and the sentence agrees with its verdict."""
+    server = scripted("The United States has called off high-level meetings with Putin.")
+    config = seeds.with_overrides(llm_url=server.url, answer="generative")
+    result = engine_for(config.index, config).answer(SUMMIT)
+    lead = brief_of(_extractive(seeds)).given(brief_of(_extractive(seeds)).lead)
+    assert lead is not None and len(server.requests) == 1 and lead.excerpt in server.requests[0]["messages"][0]["content"]
+    assert result.composer == "generative" and result.verdict.startswith("Called off")
+    assert result.generated == f"The United States has called off high-level meetings with Putin [{lead.number}]."
+
+
 def test_a_generated_answer_that_contradicts_the_newest_report_falls_back(
     seeds: Config, scripted: Callable[[str], _Scripted]
 ) -> None:
     server = scripted("Yes. Biden had agreed to the summit [2].")
-    config = seeds.with_overrides(llm_url=server.url, answer="generative")
+    config = seeds.with_overrides(llm_url=server.url, answer="generative", llm_shape="cited")
     result = engine_for(config.index, config).answer(SUMMIT)
     assert result.composer == "extractive" and result.verdict.startswith("Called off")
     (why,) = [n for n in result.notes if n.startswith("No generated answer:")]

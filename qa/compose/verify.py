@@ -1,6 +1,7 @@
 """Verification, sentence by sentence: a generated sentence is kept only when what it cites says it.
 
-Each sentence must end with the numbers of passages it was given. Then, against the excerpts of
+Each sentence must end with the numbers of passages it was given, and must not be a question (an
+echoed question is not an answer). Then, against the excerpts of
 those passages (what the model saw) and their dates and outlets:
 - every number it writes is in them (or is the day or year of a date they carry);
 - every date it writes ("23 February", "Feb 23, 2022") is a date they state, are published on, or
@@ -86,6 +87,9 @@ _FRAME = frozenset(
     )
 )
 _CALENDAR = frozenset(analyze(" ".join([*_MONTHS, "monday tuesday wednesday thursday friday saturday sunday"])))
+#: The caution `qa/answer.py` opens a verdict with when a report newer than the lead is in view,
+#: and that report's number.
+_NEWER = re.compile(r"^A newer report may change this: [^\[]*\[(\d+)\]")
 #: A plain "No" or "Yes" that opens an answer.
 _NO = re.compile(r"^\W*no\b", re.IGNORECASE)
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
@@ -158,6 +162,10 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
     given = [g for n in cites if (g := brief.given(n))]
     numbers = ", ".join(f"[{g.number}]" for g in given)
     plain = _plain(sentence)
+    if plain.rstrip("\"”’') ").endswith("?"):
+        # A small model asked one passage often writes the question back; the question's own words
+        # need no support (below), so without this an echoed question would pass as an answer.
+        return "it asks a question instead of answering it"
     context = " ".join(f"{g.excerpt} {g.title} {g.outlet}" for g in given)
     dated = [d for g in given for d in (g.date,) if d]
     allowed_numbers = {n.replace(",", "") for n in _NUMBER.findall(context)}
@@ -245,10 +253,14 @@ def agrees(claims: Sequence[Claim], verdict: str | None, status: bool) -> str | 
     The worst mistake is stating that something is on when the newest report says it is off, so
     when the verdict is a reversal ("Called off — 23 Feb 2022 …") the answer must say so (a
     reversal of its own, or a plain "No"), and must not open with "Yes"; when it is a confirmation,
-    the answer must not state a reversal."""
+    the answer must not state a reversal. When a report newer than the lead is in view (the verdict
+    opens with "A newer report may change this: … [n]"), a kept sentence must rest on that report:
+    an answer from the older ones alone ("he is still the chief executive") is the outdated claim."""
     if not status or not verdict:
         return None
     said = [c.text for c in claims if c.reason is None]
+    if (newer := _NEWER.match(verdict)) and not any(int(newer[1]) in c.cites for c in claims if c.reason is None):
+        return f"it rests only on reports older than the newest one ([{newer[1]}])"
     words = verdict.split(" — ")[0]
     off = any(reverses(_plain(s)) for s in said) or any(_NO.search(s) for s in said[:1])
     on = any(_YES.search(s) for s in said[:1]) or any(confirms(_plain(s)) and not reverses(_plain(s)) for s in said)
