@@ -21,8 +21,6 @@ place: writers on several machines need `--out` on a disk they share (README, *A
 
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,9 +33,8 @@ from ..config import Config
 from ..engine import shared_encoder
 from ..errors import BuildError
 from ..records import Article, Chunk
-from ..storage.metadata import FILE_NAME, connect, transaction
+from ..storage.scratch_stories import ScratchStories
 from ..storage.split import ShardReport, ShardWriter, check_set, shard_folder, shard_of, staged_set, write_set_manifest
-from ..storage.stories import StoryIndex, story_name_rows
 from ..storage.writing import article_values, chunk_values
 from ..stories import StoryMember, assign_stories
 from .scan import Log, Scanner, article_hash
@@ -181,13 +178,13 @@ def build_shards(
     if not scan.upserts:
         raise BuildError(f"no readable articles in {config.articles}; the previous shard set (if any) is unchanged")
     parts = windows(scan, chunks, config.commit_chunks, stored=set(), full=False)
-    with staged_set(out, shards) as (staging, generation), _Linked(encoder.dimension) as linked:
+    with staged_set(out, shards) as (staging, generation), ScratchStories(encoder.dimension) as linked:
         router = ShardRouter(staging, shards, config, _ray_of(stages))
         try:
             for part in parts:
                 by_id = {a.id: a for a in part.scan.upserts}
                 vectors, sentence_vectors = embed_chunks(stages, config, log, part.chunks, by_id)
-                members = linked.link(part.scan.upserts, part.chunks, vectors, config, first_key=router.next_key)
+                members = _link(linked, part.scan.upserts, part.chunks, vectors, config, first_key=router.next_key)
                 log(f"writing {len(part.chunks)} chunks to {shards} shard writers")
                 router.add(list(zip(part.scan.upserts, members)), part.chunks, vectors, sentence_vectors)
             count = router.next_key - 1
@@ -214,42 +211,26 @@ def build_shards(
     return ShardReport(Path(out), tuple((s.articles, s.chunks) for s in sizes), generation)
 
 
-class _Linked:
-    """The articles this build has linked so far, read by story linking as a build reads the stored
-    ones (`StoryIndex`), so that each window links exactly as `Writer._link` links a new index's:
-    their rows (no text), names and lead vectors in a scratch SQLite file, removed at the end."""
-
-    def __init__(self, dimension: int) -> None:
-        self.dimension = dimension
-
-    def __enter__(self) -> _Linked:
-        self.folder = tempfile.TemporaryDirectory(prefix="qa-linked-")
-        self.database = connect(Path(self.folder.name) / FILE_NAME, create=True)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.database.close()
-        self.folder.cleanup()
-
-    def link(
-        self, articles: list[Article], chunks: list[Chunk], vectors: np.ndarray, config: Config, *, first_key: int
-    ) -> list[StoryMember]:
-        """Stories for a window's articles (numbered from `first_key`, as the router numbers them)."""
-        first: dict[str, int] = {}
-        for i, chunk in enumerate(chunks):
-            first.setdefault(chunk.article_id, i)
-        leads = np.array([vectors[first[a.id]] for a in articles], dtype=np.float32).reshape(-1, self.dimension)
-        members = assign_stories(articles, leads, config, StoryIndex(self.database, (), self.dimension)).members
-        keys = {a.id: first_key + n for n, a in enumerate(articles)}
-        leading = [first[a.id] for a in articles]
-        rows, _ = chunk_values([chunks[i] for i in leading], keys, vectors[leading], [np.zeros(0)] * len(leading))
-        with transaction(self.database, write=True) as db:
-            for article, member in zip(articles, members):
-                values = article_values(dataclasses.replace(article, text=""), "", member)
-                db.execute(f"INSERT INTO articles VALUES ({', '.join('?' * 13)})", (keys[article.id], *values))
-                db.executemany("INSERT INTO story_names VALUES (?, ?, ?)", story_name_rows(keys[article.id], member))
-            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return members
+def _link(
+    linked: ScratchStories,
+    articles: list[Article],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    config: Config,
+    *,
+    first_key: int,
+) -> list[StoryMember]:
+    """Stories for a window's articles (numbered from `first_key`, as the router numbers them),
+    linked against the windows before (`linked`) exactly as `Writer._link` links a new index's."""
+    first: dict[str, int] = {}
+    for i, chunk in enumerate(chunks):
+        first.setdefault(chunk.article_id, i)
+    leads = np.array([vectors[first[a.id]] for a in articles], dtype=np.float32).reshape(-1, linked.dimension)
+    members = assign_stories(articles, leads, config, linked.index()).members
+    keys = {a.id: first_key + n for n, a in enumerate(articles)}
+    leading = [first[a.id] for a in articles]
+    linked.add(articles, members, keys, [chunks[i] for i in leading], vectors[leading])
+    return members
 
 
 def _ray_of(stages: Stages) -> Any:
