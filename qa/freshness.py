@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .records import Passage
 from .storage.keyword import analyze
-from .stories import _NOT_NAMES
+from .stories import _NOT_NAMES, names_in
 
 __all__ = ["subject_names", "newer_on_subject"]
 
@@ -94,7 +94,13 @@ def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, 
             continue
         if article.id in found:
             continue
-        if shared:
+        # A name the question holds counts when the report writes it as a name: not only as the
+        # capitalised opener of a later sentence ("Building work will start next summer").
+        if (
+            shared - asked
+            or shared & _written_as_names(article.title or "", article.text[:_PASSING_CHARS], passage.text)
+            or (shared and by_words)
+        ):
             found[article.id] = passage
         elif (
             by_words
@@ -102,6 +108,15 @@ def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, 
         ):
             found[article.id] = passage
     return sorted(found.values(), key=lambda p: p.article.date, reverse=True)  # type: ignore[arg-type, return-value]
+
+
+def _written_as_names(title: str, *texts: str) -> set[str]:
+    """Capitalised words written as names: inside a sentence, before another capitalised word, or
+    opening the title or the report's first sentence (its protagonist's place: "Orbitex has
+    postponed the mission"), casefolded."""
+    openers = {m.group(0).casefold() for m in (re.match(r"\s*([A-Z][\w'’\-]*)", t) for t in (title, texts[0])) if m}
+    openers = {w.strip().removesuffix("'s").removesuffix("’s") for w in openers}
+    return set().union(*(names_in(t) for t in (title, *texts))) | openers
 
 
 def _another_subject(title: str, known: set[str], names: set[str]) -> bool:

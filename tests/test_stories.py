@@ -321,3 +321,40 @@ def test_the_protagonist_is_the_first_name_of_the_first_sentence() -> None:
     # One capitalised word is as often a place or an adjective as a protagonist: none is taken.
     assert subject_in("The board of the Tacoma data storage company removed its chief executive.") == set()
     assert subject_in("An appeals tribunal lifted the champion's suspension on Monday.") == set()
+
+
+# --- a sentence's capitalised first word is not a name ------------------------------------------
+
+SOCIETY = """---
+title: Harbury Building Society members to vote on merger with Calder Mutual
+date: 2023-02-06
+source: Savings Weekly
+---
+Members of Harbury Building Society will vote on March 30 on a merger with Calder Mutual, the society's chief
+executive Imogen Tarrant said on Monday. The combined lender would have 400,000 members.
+"""
+HOSPITAL = """---
+title: Health board scraps plan to close maternity unit after funding deal
+date: 2023-05-02
+source: Clinic Times
+---
+The Wexley health board has scrapped its plan to close the town's maternity unit after ministers agreed to fund
+new staff. Building work on a new birth centre will start next summer, the board said.
+"""
+
+
+@pytest.fixture(scope="module")
+def society(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    folder = tmp_path_factory.mktemp("society")
+    for name, text in (("a-society.md", SOCIETY), ("b-hospital.md", HOSPITAL)):
+        (folder / name).write_text(text, encoding="utf-8")
+    config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
+    build_index(config)
+    return config
+
+
+def test_a_newer_report_sharing_only_a_sentence_opener_never_leads(society: Config) -> None:
+    # "Building" opens a sentence of the hospital report; it is no name of the building society.
+    result = answer("Did Harbury Building Society merge with Calder Mutual?", config=society)
+    assert result.passages[0].article.id == "a-society.md"
+    assert "Scrapped" not in (result.verdict or "")
