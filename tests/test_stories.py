@@ -223,14 +223,21 @@ in orbit. The launch went ahead on schedule, the company said.
 """
 
 
-@pytest.fixture(scope="module")
-def launch(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    folder = tmp_path_factory.mktemp("launch")
-    for name, text in (("a-aurora.md", AURORA), ("b-postponed.md", POSTPONED), ("c-veltra.md", OTHER_LAUNCH)):
-        (folder / name).write_text(text, encoding="utf-8")
+def _built(factory: pytest.TempPathFactory, name: str, files: tuple[tuple[str, str], ...]) -> Config:
+    """An index of these articles (file name, text), built once for the module."""
+    folder = factory.mktemp(name)
+    for file, text in files:
+        (folder / file).write_text(text, encoding="utf-8")
     config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
     build_index(config)
     return config
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    return _built(
+        tmp_path_factory, "launch", (("a-aurora.md", AURORA), ("b-postponed.md", POSTPONED), ("c-veltra.md", OTHER_LAUNCH))
+    )
 
 
 def test_a_later_report_that_names_only_the_organisation_leads_or_is_named_first(launch: Config) -> None:
@@ -290,12 +297,11 @@ miss the national championships later this month. The 200m runner said he would 
 
 @pytest.fixture(scope="module")
 def sprinters(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    folder = tmp_path_factory.mktemp("sprinters")
-    for name, text in (("a-suspended.md", SUSPENDED), ("b-lifted.md", BAN_LIFTED), ("c-anansah.md", OTHER_SPRINTER)):
-        (folder / name).write_text(text, encoding="utf-8")
-    config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
-    build_index(config)
-    return config
+    return _built(
+        tmp_path_factory,
+        "sprinters",
+        (("a-suspended.md", SUSPENDED), ("b-lifted.md", BAN_LIFTED), ("c-anansah.md", OTHER_SPRINTER)),
+    )
 
 
 def test_a_report_of_another_protagonist_is_never_linked_or_made_to_lead(sprinters: Config) -> None:
@@ -345,12 +351,7 @@ new staff. Building work on a new birth centre will start next summer, the board
 
 @pytest.fixture(scope="module")
 def society(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    folder = tmp_path_factory.mktemp("society")
-    for name, text in (("a-society.md", SOCIETY), ("b-hospital.md", HOSPITAL)):
-        (folder / name).write_text(text, encoding="utf-8")
-    config = Config(articles=folder, index=folder.parent / f"{folder.name}-index")
-    build_index(config)
-    return config
+    return _built(tmp_path_factory, "society", (("a-society.md", SOCIETY), ("b-hospital.md", HOSPITAL)))
 
 
 def test_a_newer_report_sharing_only_a_sentence_opener_never_leads(society: Config) -> None:

@@ -112,22 +112,21 @@ class StoryIndex:
 
     def outlet_sizes(self, outlets: Iterable[str]) -> dict[str, int]:
         """How many staying articles each outlet has (by the `articles_outlet` index)."""
-        sizes: dict[str, int] = {}
-        for part in _parts(sorted(set(outlets))):
-            for outlet, count in self.connection.execute(
-                f"SELECT source, count(*) FROM articles WHERE source IN ({','.join('?' * len(part))}) GROUP BY source", part
-            ):
-                sizes[outlet] = count - self._gone_outlets[outlet]
-        return sizes
+        return self._sizes("source", outlets, self._gone_outlets)
 
     def story_sizes(self, stories: Iterable[str]) -> dict[str, int]:
         """How many staying articles each story has (by the `articles_story` index)."""
+        return self._sizes("story", stories, self._gone_stories)
+
+    def _sizes(self, column: str, values: Iterable[str], gone: Counter[str]) -> dict[str, int]:
+        """Staying articles per value of an indexed column of `articles` (`source` or `story`)."""
         sizes: dict[str, int] = {}
-        for part in _parts(sorted(set(stories))):
-            for story, count in self.connection.execute(
-                f"SELECT story, count(*) FROM articles WHERE story IN ({','.join('?' * len(part))}) GROUP BY story", part
+        for part in _parts(sorted(set(values))):
+            for value, count in self.connection.execute(
+                f"SELECT {column}, count(*) FROM articles WHERE {column} IN ({','.join('?' * len(part))}) GROUP BY {column}",
+                part,
             ):
-                sizes[story] = count - self._gone_stories[story]
+                sizes[value] = count - gone[value]
         return sizes
 
     def naming(self, names: Iterable[str]) -> list[int]:
