@@ -247,7 +247,7 @@ def test_feeds_fetch_answer_update_and_rebuild(sites: tuple[Site, Site], tmp_pat
 
 def test_hostile_feeds_are_refused_in_a_line(sites: tuple[Site, Site], tmp_path: Path) -> None:
     home, other = sites
-    config = _config(tmp_path, feed_timeout=5.0)  # the slow page never answers: its fetch must time out
+    config = _config(tmp_path, feed_timeout=10.0)  # the slow page never answers: its fetch must time out
     (tmp_path / "articles").mkdir()
 
     def huge(h: BaseHTTPRequestHandler) -> None:  # 20 MB, streamed without a length: the cap must stop reading

@@ -64,12 +64,11 @@ os.kill(pid, signal.SIGCONT)
 out["resumed"] = ask()
 os.kill(pid, signal.SIGKILL)
 out["killed"] = ask()  # answers continue: partial, or whole if Ray was quick
-for _ in range(1200):  # until Ray has started the actor again (it refuses calls while restarting)
+while "restarted_pid" not in out:  # until Ray has started the actor again (bounded by the test's process timeout)
     try:
         out["restarted_pid"] = ray.get(index.remote[0].where.remote())[0] != pid
-        break
     except ray.exceptions.ActorUnavailableError:
-        time.sleep(0.1)
+        time.sleep(0.1)  # it refuses calls while restarting; ask again
 out["after"] = ask()
 print(json.dumps(out))
 """
@@ -128,7 +127,12 @@ def test_a_build_on_a_two_node_ray_cluster_equals_the_local_build(cluster: dict[
     # so, and a killed one is started again by Ray, after which answers are whole.
     faults = subprocess.run(
         [sys.executable, "-c", _FAULT_CLIENT, str(tmp_path / "shards"), "did the summit happen?"],
-        env=env | {"QA_SHARD_WORKERS": "ray", "QA_RAY_ADDRESS": env["RAY_ADDRESS"], "QA_SHARD_SECONDS": "5"},
+        env=env
+        | {
+            "QA_SHARD_WORKERS": "ray",
+            "QA_RAY_ADDRESS": env["RAY_ADDRESS"],
+            "QA_SHARD_SECONDS": "20",
+        },  # a healthy shard answers well within it on one slow core
         capture_output=True,
         text=True,
         timeout=600,
