@@ -177,7 +177,8 @@ def merge_probed(parts: Sequence[Probed], probe: Probe, dimension: int) -> Probe
     )
 
 
-def merge_fetched(parts: Sequence[Fetched], fetch: Fetch, dimension: int) -> Fetched:
+def merge_fetched(parts: Sequence[Fetched], dimension: int) -> Fetched:
+    """Several shards' answers to one `Fetch` as one index's (each chunk and article lives in one shard)."""
     loaded: dict[int, Loaded] = {}
     for part in parts:
         loaded.update(part.loaded)

@@ -305,7 +305,7 @@ class ShardedIndex:
         else:
             self.requests += len(self.local)
             parts = [shard.fetch(fetch, boost) for shard, boost in zip(self.local, boosts)]
-        fetched = merge_fetched(_answered(parts), fetch, self.dimension)
+        fetched = merge_fetched(_answered(parts), self.dimension)
         reports = self._reports.get()
         if fetch.reports is not None and reports is not None:
             reports[fetch.reports] = fetched.reports

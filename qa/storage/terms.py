@@ -68,6 +68,3 @@ class TermStatistics:
             for term, blob in rows:
                 found[term] = np.frombuffer(blob, dtype=np.int32).tolist()
         return found
-
-    def close(self) -> None:
-        self._connection.close()
