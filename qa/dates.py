@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import dateparser
 
-__all__ = ["parse_date", "is_date_line", "resolve_in_sentence", "tense_near", "format_date", "SANE_YEARS"]
+__all__ = ["parse_date", "is_date_line", "resolve_in_sentence", "tense_near", "format_date", "SANE_YEARS", "MONTHS"]
 
 _DATEPARSER_SETTINGS = {
     "PREFER_DAY_OF_MONTH": "first",
@@ -73,6 +73,28 @@ def is_date_line(line: str) -> dt.date | None:
     return parse_date(text)
 
 
+#: Month names and their abbreviations, each with its number.
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _RELATIVE = re.compile(
     r"\b(?:(?P<mod>this|next|last|on|earlier|late|early)\s+)?(?P<day>"

@@ -25,6 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..dates import MONTHS
 from ..embedding import Encoder
 from ..records import Citation, Claim
 from ..status import confirms, reverses
@@ -44,28 +45,7 @@ _ABBREVIATIONS = re.compile(
     r"^(?:Yes|No)\.$|\b(?:U\.S|U\.K|U\.N|Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Ltd|Co|vs|No|Gov|Sen|Rep|Gen|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$"
 )
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b", re.IGNORECASE)
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)
 _FULL_MONTH = re.compile(
@@ -86,7 +66,7 @@ _FRAME = frozenset(
         "report reports reported latest newest update passage passages says said according article outlet stated dated undated"
     )
 )
-_CALENDAR = frozenset(analyze(" ".join([*_MONTHS, "monday tuesday wednesday thursday friday saturday sunday"])))
+_CALENDAR = frozenset(analyze(" ".join([*MONTHS, "monday tuesday wednesday thursday friday saturday sunday"])))
 #: The caution `qa/answer.py` opens a verdict with when a report newer than the lead is in view,
 #: and that report's number.
 _NEWER = re.compile(r"^A newer report may change this: [^\[]*\[(\d+)\]")
@@ -148,8 +128,8 @@ def _allowed_dates(given: Sequence[Given]) -> set[tuple[int, int]]:
 
 
 def _written_dates(text: str) -> set[tuple[int, int]]:
-    found = {(_MONTHS[m[2].lower()], int(m[1])) for m in _DAY_MONTH.finditer(text)}
-    return found | {(_MONTHS[m[1].lower()], int(m[2])) for m in _MONTH_DAY.finditer(text)}
+    found = {(MONTHS[m[2].lower()], int(m[1])) for m in _DAY_MONTH.finditer(text)}
+    return found | {(MONTHS[m[1].lower()], int(m[2])) for m in _MONTH_DAY.finditer(text)}
 
 
 def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str], min_words: float) -> str | None:
@@ -174,7 +154,7 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
     for day_month in (*_DAY_MONTH.finditer(plain), *_MONTH_DAY.finditer(plain)):
         groups = day_month.groups()
         month, day = (groups[1], groups[0]) if groups[0].isdigit() else (groups[0], groups[1])
-        if (_MONTHS[month.lower()], int(day)) not in _allowed_dates(given):
+        if (MONTHS[month.lower()], int(day)) not in _allowed_dates(given):
             return f"the date “{day_month[0]}” is not a date of {numbers}"
     # A date's day was checked as a date ("22 February" for a report's "on Tuesday"), not as a number.
     undated = _MONTH_DAY.sub(" ", _DAY_MONTH.sub(" ", plain))
@@ -191,7 +171,7 @@ def _reason(sentence: str, cites: tuple[int, ...], brief: Brief, asked: set[str]
             return f"“{day}” is not in {numbers}"
     for name in _NAME.findall(plain):
         key = name.removesuffix("'s").removesuffix("’s")
-        if key.casefold() not in _COMMON and key.casefold() not in lowered and key.casefold() not in _MONTHS:
+        if key.casefold() not in _COMMON and key.casefold() not in lowered and key.casefold() not in MONTHS:
             return f"the name “{key}” is not in {numbers}"
     # Dates and numbers were checked above; the question's own words and words about the reports
     # ("the latest report says") are not claims.
