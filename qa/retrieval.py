@@ -41,11 +41,12 @@ def search(idx: AnyIndex, query: Query, k: int, *, mode: Mode, where: Filter, co
             return []
         scores, probe = ranked
         story = scores.rows.stories[int(scores.order[0])] if query.status else None
-        guess = [int(scores.rows.ids[j]) for j in _spread(in_turn(scores, query, mode, config), k + 2, config)]
+        likely = _spread(in_turn(scores, query, mode, config), k + 2, config)  # the passages, before the story is in
+        guess = tuple(int(scores.rows.ids[j]) for j in likely)
         fuse = weights(scores, mode, config)
         # The answer lists the first passage's story (`answer.compose`): asked for now, it costs no request then.
-        first = story or scores.rows.stories[int(np.flatnonzero(scores.rows.ids == guess[0])[0])]
-        fetched = idx.fetch(Fetch(tuple(guess), story, first, probe.where, probe.scored, fuse, query.vector))
+        first = story or scores.rows.stories[likely[0]]
+        fetched = idx.fetch(Fetch(guess, story, first, probe.where, probe.scored, fuse, query.vector))
         if story is not None:
             scores = story_first(scores, story, fetched, query, mode, config)
         scores = in_turn(scores, query, mode, config)
