@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .config import Config
 from .dates import format_date
 from .freshness import newer_on_subject
-from .query import Query, asks_how_things_stand
+from .query import Query, asks_how_things_stand, asks_yes_or_no
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
@@ -37,6 +38,9 @@ def compose(
     first, then other relevant reports; the timeline shows the whole story.
     """
     graded, unsupported = grade(passages, query, config)
+    if query.unknown:  # the question names something no article mentions
+        names = ", ".join(f"“{word}”" for word in query.unknown)
+        notes = (*notes, f"No article in the index mentions {names}.")
     if graded == NOT_FOUND:
         # The passages stay on the `Answer` (the JSON shows them, marked unanswered); the UI and
         # `qa ask` don't list them: five unrelated passages under "not found" read as an answer.
@@ -158,13 +162,21 @@ def grade(passages: Sequence[Passage], query: Query, config: Config) -> tuple[st
 
     Each part of the question (`qa/parts.py`; a question of one part is judged whole) is supported
     when some passage's support for it (`qa/evidence.py`) reaches `min_part_support` (`min_support`
-    for a question of one part).
+    for a question of one part), and it names nothing that no article holds (`Query.unknown`).
+    A wh-question that names such a thing is not found, however well its other clauses are met:
+    its clauses all describe the one thing it asks for ("which club picked Jarrah Pellinore, and
+    whom was he compared to?"), and the reports are about something else. A yes/no question of
+    several claims ("did A report X, while B reported Y?") keeps the claims it can check.
     """
-    if not passages:
+    if not passages or (query.unknown and not asks_yes_or_no(query.text)):
         return NOT_FOUND, tuple(part.text for part in query.parts if query.multipart)
     threshold = config.min_part_support if query.multipart else config.min_support
     best = [max(p.support[n] for p in passages) for n in range(len(query.parts))]
-    unsupported = tuple(part.text for part, b in zip(query.parts, best) if b < threshold)
+    unsupported = tuple(
+        part.text
+        for part, b in zip(query.parts, best)
+        if b < threshold or any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", part.text) for name in query.unknown)
+    )
     if not unsupported:
         return SUPPORTED, ()
     if len(unsupported) == len(query.parts):

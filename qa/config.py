@@ -106,6 +106,9 @@ class Config:
     #: question's words it holds; a status-change sentence may lead within `sentence_margin` of the best.
     sentence_overlap: float = 0.3
     sentence_margin: float = 0.1
+    #: …plus this when the sentence holds what the question asks for and does not itself say: a
+    #: date for "when", a number for "how many", a name for "who" (`qa/answer_type.py`).
+    answer_type_bonus: float = 0.2
     #: For a status question, a sentence that states a change of status (called off, approved…) is
     #: the answer when it scores within this of the passage's best sentence: further off, it speaks
     #: of something else ("denied early release" for "was he convicted?").
@@ -284,6 +287,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "duplicate_cosine": (0, 1),
     "sentence_overlap": (0, None),
     "sentence_margin": (0, None),
+    "answer_type_bonus": (0, None),
     "status_sentence_margin": (0, None),
     "onnx_min_cosine": (0, 1),
     "batch_size": (1, 4096),

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from .answer import compose
+from .answer_type import expected_type
 from .compose import Endpoint, generate
 from .config import Composer, Config, Mode
 from .embedding import Encoder, encoder_key, load_encoder
 from .errors import IndexMismatchError, InvalidRequest, shown
-from .parts import content_terms, split_parts
+from .parts import content_terms, named_words, split_parts
 from .query import (
     OTHER_EXAMPLES,
     STATUS_EXAMPLES,
@@ -105,7 +106,14 @@ class Engine:
             Part(piece, part_vector, keyword_terms(piece), tuple(dict.fromkeys(content_terms(piece, known))))
             for piece, part_vector in zip(pieces, vectors[1:] if len(pieces) > 1 else vectors)
         )
-        query = Query(text, vector, parse_constraints(text, known), status, keyword_terms(text), parts)
+        # What the question names that no article holds: from the index's term counts, no shard asked.
+        names = named_words(text, known)
+        terms = sorted({t for word_terms in names.values() for t in word_terms})
+        holding = dict(zip(terms, index.term_statistics(terms)[2])) if terms else {}
+        unknown = tuple(word for word, word_terms in names.items() if any(holding[t] == 0 for t in word_terms))
+        query = Query(
+            text, vector, parse_constraints(text, known), status, keyword_terms(text), parts, expected_type(text), unknown
+        )
         return query, notes
 
     def _status_examples(self) -> tuple[np.ndarray, np.ndarray]:

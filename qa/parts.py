@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from .query import source_aliases
 from .storage.keyword import analyze
 
-__all__ = ["split_parts", "content_terms"]
+__all__ = ["split_parts", "content_terms", "named_words"]
 
 #: Where clauses meet. "before"/"after" only when a clause follows (a subject and a verb), so
 #: "after the election" stays whole; "and" is tried separately, see `_split_and`.
@@ -56,6 +56,29 @@ def content_terms(text: str, outlets: Iterable[str] = ()) -> list[str]:
     """The words of `text` that a supporting passage must hold: analysed, less the question's frame and outlet names."""
     outlet_terms = {t for source in outlets for alias in source_aliases(source) for t in analyze(alias)}
     return [t for t in analyze(text) if t not in _FRAME and t not in outlet_terms and not t.isdigit()]
+
+
+#: Capitalised words: what a question names (people, companies, places, products).
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’&-]*")
+#: Adjectives of place ("Tasmanian", "Swedish") are capitalised but a report may say "from Tasmania".
+_DEMONYM = re.compile(r"(?:ian|ean|ese|ish)$")
+
+
+def named_words(question: str, outlets: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The capitalised words of `question` that name something, each with its analysed terms; not
+    outlets, not the question's frame ("Which", "Did"), not adjectives of place.
+
+    A name that no article holds at all (`Query.unknown`) means the question asks about something
+    the index has never reported: it is declined, saying so, whatever its other words find.
+    """
+    outlet_terms = {t for source in outlets for alias in source_aliases(source) for t in analyze(alias)}
+    found: dict[str, tuple[str, ...]] = {}
+    for match in _CAPITALISED.finditer(question):
+        word = match[0].rstrip("'’-")
+        terms = tuple(t for t in analyze(word) if t not in _FRAME and t not in outlet_terms and not t.isdigit())
+        if terms and not _DEMONYM.search(word.lower()):
+            found.setdefault(word, terms)
+    return found
 
 
 def split_parts(question: str, outlets: Iterable[str] = ()) -> tuple[str, ...]:

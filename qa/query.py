@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .answer_type import AnswerType
 from .dates import parse_date
 from .storage.keyword import analyze
 
@@ -249,6 +250,11 @@ class Query:
     #: The question's clauses ("… while The Verge reports …"), each searched and judged on its own;
     #: a question of one part has one: itself.
     parts: tuple[Part, ...] = ()
+    #: What the question asks for ("when …?" a date, "how many …?" a number, "who …?" a name), if
+    #: anything: the sentence quoted should hold one (`qa/answer_type.py`).
+    wants: AnswerType | None = None
+    #: Names in the question that no article holds at all ("Jarrah Pellinore"): nothing can answer it.
+    unknown: tuple[str, ...] = ()
 
     @property
     def multipart(self) -> bool:

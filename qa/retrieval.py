@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from .answer_type import holds_answer
 from .config import Config, Mode
 from .evidence import support
 from .freshness import newer_on_subject
@@ -123,7 +124,8 @@ def _passages(
         wanted = set(serves.terms)
         overlap = [len(wanted & set(analyze(s))) / max(len(wanted), 1) for s in sentences]
         similarity = vectors @ serves.vector if len(vectors) == len(sentences) else np.zeros(len(sentences), np.float32)
-        sentence_scores = tuple(float(v) + config.sentence_overlap * o for v, o in zip(similarity, overlap))
+        answers = [config.answer_type_bonus * holds_answer(s, query.wants, query.text) for s in sentences]
+        sentence_scores = tuple(float(v) + config.sentence_overlap * o + a for v, o, a in zip(similarity, overlap, answers))
         best = chunk.sentences[int(np.argmax(sentence_scores))]
         citation = Citation(
             number,

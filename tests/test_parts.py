@@ -54,6 +54,15 @@ def test_a_multi_part_question_with_one_part_nothing_supports_is_answered_in_par
     assert result.answered and result.grade == "partly"
     assert result.unsupported == ("NBC News reported that Apple released a new iPhone with a titanium frame",)
     assert "called off" in result.passages[0].text
+    assert result.notes == ("No article in the index mentions “Apple”.",)
+
+
+def test_a_question_about_something_no_article_mentions_is_declined_and_says_what(seeds: Config) -> None:
+    asked = "Which Kremlin official did Blinken meet{} before the summit was called off?"
+    assert answer(asked.format(""), config=seeds, index=seeds.index).answered  # the same question, of what the articles hold
+    result = answer(asked.format(" in Reykjavik"), config=seeds, index=seeds.index)
+    assert not result.answered and result.grade == "not found"
+    assert result.notes == ("No article in the index mentions “Reykjavik”.",)
 
 
 def test_a_question_of_one_part_is_supported_or_not_found(seeds: Config) -> None:
