@@ -42,8 +42,9 @@ from typing import Any
 
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from ..records import Article
+from .filters import Filter
 from .probe import Fetch, Fetched, Probe, Probed, merge_fetched, merge_probed
-from .reader import Filter, Index
+from .reader import Index
 from .terms import TermStatistics
 
 __all__ = ["ShardedIndex", "is_sharded", "MANIFEST", "SHARDS_FORMAT", "SHARDS_VERSION", "ray_shards"]
