@@ -30,7 +30,9 @@ from ..errors import BuildError
 from ..ingest import INGEST_VERSION
 from ..records import Article, Chunk, IngestWarning
 from ..storage import FORMAT, FORMAT_VERSION, is_sharded
-from ..storage.writing import Generation, IndexStore, add_keywords
+from ..storage.new_generation import Generation
+from ..storage.rows import add_keywords
+from ..storage.writing import IndexStore
 from ..stories import StoryMember, assign_stories, link, linking_settings, member_of
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
