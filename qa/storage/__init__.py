@@ -15,7 +15,8 @@ from .filters import Filter
 from .generations import discard_unfinished, housekeep, is_legacy, vector_file, writer_lock
 from .metadata import FILE_NAME, CandidateRows
 from .reader import FORMAT, FORMAT_VERSION, Index, read_meta
-from .sharded import ShardedIndex, is_sharded
+from .shard_set import is_sharded
+from .sharded import ShardedIndex
 
 __all__ = [
     "Index",

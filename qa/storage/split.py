@@ -45,7 +45,7 @@ from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
 from .reader import Index
 from .rows import add_keywords
-from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
+from .shard_set import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
 from .terms import store_term_statistics
 from .vectors import build_vectors, factory_for, write_vectors
 
