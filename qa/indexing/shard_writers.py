@@ -39,8 +39,8 @@ from ..storage.split import ShardReport, ShardWriter, check_set, shard_folder, s
 from ..stories import StoryMember, assign_stories
 from .scan import Log, Scanner, article_hash
 from .stages import LocalStages, Stages
+from .steps import chunk_scan, embed_chunks, index_manifest
 from .windows import windows
-from .writer import chunk_scan, embed_chunks, index_manifest
 
 __all__ = ["build_shards", "ShardRouter"]
 
