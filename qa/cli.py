@@ -2,18 +2,21 @@
 `qa eval`, and for feeds `qa feeds add|list|remove`, `qa fetch`, `qa watch`.
 
 Every command takes `--index` and `--model`; settings otherwise come from
-`QA_*` environment variables (see `Config`). Errors print one line and exit 2.
+`QA_*` environment variables (see `Config`). Errors print one line and exit 2. This module parses
+the arguments and dispatches; the commands' bodies are in `qa/commands/`, one module per theme.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
+from .commands.asking import ask_command, eval_command
+from .commands.feeds import feeds_command, fetch_command, watch_command
+from .commands.index import add_command, build_command, remove_command, shard_command, status_command
+from .commands.serving import serve_command
 from .config import Config, ConfigError
 from .errors import QAError
 
@@ -156,17 +159,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _config(args)
         commands = {
-            "build": _build,
-            "add": _add,
-            "remove": _remove,
-            "status": _status,
-            "shard": _shard,
-            "ask": _ask,
-            "serve": _serve,
-            "eval": _eval,
-            "feeds": _feeds,
-            "fetch": _fetch,
-            "watch": _watch,
+            "build": build_command,
+            "add": add_command,
+            "remove": remove_command,
+            "status": status_command,
+            "shard": shard_command,
+            "ask": ask_command,
+            "serve": serve_command,
+            "eval": eval_command,
+            "feeds": feeds_command,
+            "fetch": fetch_command,
+            "watch": watch_command,
         }
         return commands[args.command](args, config)
     except (QAError, ValueError, FileNotFoundError) as error:
@@ -186,208 +189,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-def _log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _build(args: argparse.Namespace, config: Config) -> int:
-    from .indexing import build_index, recorded_articles
-
-    if args.shards is not None or args.out is not None:
-        _check_shard_build(args)
-    if args.articles is None:  # the index remembers its articles folder
-        config = recorded_articles(config)
-    stages = None
-    if args.ray is not None:
-        from .indexing.on_ray import RayStages, ray_address
-
-        stages = RayStages(ray_address(args.ray or config.ray_address))
-    try:
-        if args.shards is not None:
-            from .indexing.shard_writers import build_shards
-
-            print(build_shards(config, args.out, args.shards, stages=stages, progress=True, log=_log).summary())
-        else:
-            print(build_index(config, full=args.full, progress=True, log=_log, stages=stages).summary())
-    finally:
-        if stages is not None:
-            stages.close()
-    return 0
-
-
-def _check_shard_build(args: argparse.Namespace) -> None:
-    """`--shards N --out SET` go together, with `--ray`; checked before a cluster is started."""
-    from .storage.split import check_set
-
-    if args.shards is None:
-        raise ValueError("--out goes with --shards N (and --ray): qa build --ray [ADDRESS] --shards N --out SET")
-    if args.ray is None:
-        raise ValueError("--shards needs --ray: its writers are Ray actors (qa build --ray [ADDRESS] --shards N --out SET)")
-    if args.out is None:
-        raise ValueError("--shards needs --out SET, the folder of the shard set")
-    check_set(args.out, args.shards)
-
-
-def _add(args: argparse.Namespace, config: Config) -> int:
-    from .indexing import add_articles
-
-    print(add_articles(args.paths, config, progress=True, log=_log).summary())
-    return 0
-
-
-def _remove(args: argparse.Namespace, config: Config) -> int:
-    from .indexing import remove_articles
-
-    print(remove_articles(args.article_ids, config, log=_log).summary())
-    print(
-        "their files stay in the articles folder; a build leaves them out while the files are unchanged",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _status(args: argparse.Namespace, config: Config) -> int:
-    from .indexing import index_status
-
-    status = index_status(config)
-    print(status.summary())
-    for warning in status.warnings:
-        print(warning)
-    if args.articles:
-        from .storage import Index
-
-        print("\n".join(Index(config.index).article_ids()))
-    return 0
-
-
-def _shard(args: argparse.Namespace, config: Config) -> int:
-    from .storage.split import split_index
-
-    print(split_index(config, args.out, args.shards, log=_log).summary())
-    return 0
-
-
-def _ask(args: argparse.Namespace, config: Config) -> int:
-    from .engine import engine_for
-    from .render import to_json, to_text
-
-    _build_the_sample_index(config)
-    local = None
-    if config.answer == "generative" and not config.llm_url:
-        from .compose import LocalServer, llama_cpp_installed
-
-        if llama_cpp_installed():  # else the answer falls back to quotes and says why
-            _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
-            local = LocalServer(config.llm_local, config).start()
-            config = config.with_overrides(llm_url=local.url, llm_api=local.api)
-    try:
-        result = engine_for(config.index, config).answer(
-            args.question, since=args.since, until=args.until, sources=args.source, mode=args.mode
-        )
-    finally:
-        if local is not None:
-            local.stop()
-    print(json.dumps(to_json(result), ensure_ascii=False, indent=2) if args.json else to_text(result))
-    return 0
-
-
-def _build_the_sample_index(config: Config) -> None:
-    """On a fresh checkout the default index does not exist yet: `qa ask` and `qa eval` build it from
-    the default articles folder, as `qa serve` does, instead of failing. An index path given explicitly
-    (`--index`, `QA_INDEX`) is never built behind the user's back, and the Python API never builds."""
-    default = Config()
-    from .storage.feeds import holds_only_feeds
-
-    index = Path(config.index)
-    if index != default.index or (index.exists() and not holds_only_feeds(index)) or not Path(config.articles).is_dir():
-        return
-    from .indexing import build_index
-
-    print(f"No index at {config.index} yet; building it from {config.articles} …", file=sys.stderr, flush=True)
-    print(build_index(config).summary(), file=sys.stderr, flush=True)
-
-
-def _serve(args: argparse.Namespace, config: Config) -> int:
-    from .ui import serve
-
-    if args.every and not args.watch:
-        raise ValueError("--every goes with --watch")
-    watch_every = (_seconds(args.every) if args.every else config.watch_every) if args.watch else None
-    if not args.llm:
-        serve(config, watch_every=watch_every)
-        return 0
-    composer = args.answer or "generative"
-    if args.llm != "local":
-        serve(config.with_overrides(llm_url=args.llm, answer=composer), watch_every=watch_every)
-        return 0
-    from .compose import LocalServer
-
-    _log(f"Starting the bundled model ({config.llm_local}) on loopback …")
-    with LocalServer(config.llm_local, config) as local:
-        _log(f"The bundled model answers at {local.url}")
-        serve(config.with_overrides(llm_url=local.url, llm_api=local.api, answer=composer), watch_every=watch_every)
-    return 0
-
-
-def _seconds(every: str) -> float:
-    """`90s`, `15m`, `1h` or a plain number of seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    text = every.strip().lower()
-    try:
-        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
-    except ValueError:
-        seconds = 0
-    if not seconds >= 1:
-        raise ValueError(f"--every {every!r}: give a time of at least a second, e.g. 90s, 15m or 1h")
-    return seconds
-
-
-def _feeds(args: argparse.Namespace, config: Config) -> int:
-    from .feeds import add_feed, list_feeds, remove_feed
-
-    if args.feeds_command == "add":
-        feed = add_feed(args.url, config, name=args.name)
-        print(f"added feed {feed.name}: {feed.url} (fetch it with `qa fetch`)")
-    elif args.feeds_command == "remove":
-        feed, ids = remove_feed(args.feed, config)
-        print(f"removed feed {feed.name}; its {len(ids)} articles stay in the index (`qa remove` takes them out)")
-    else:
-        feeds = list_feeds(config)
-        for feed in feeds:
-            last = f"last fetch {feed.last_fetch}: {feed.last_result}" if feed.last_fetch else "not fetched yet"
-            print(f"{feed.name}  {feed.url}\n    {feed.articles} articles; {last}")
-        if not feeds:
-            print("no feeds: add one with `qa feeds add URL`")
-    return 0
-
-
-def _fetch(args: argparse.Namespace, config: Config) -> int:
-    from .feeds import fetch_feeds
-
-    print(fetch_feeds(config, log=_log).summary())
-    return 0
-
-
-def _watch(args: argparse.Namespace, config: Config) -> int:
-    import threading
-
-    from .feeds import watch
-
-    every = _seconds(args.every) if args.every else None
-    _log(f"fetching every feed every {every or config.watch_every:g} s; Ctrl-C stops")
-    watch(config, stop=threading.Event(), log=_log, every=every)
-    return 0
-
-
-def _eval(args: argparse.Namespace, config: Config) -> int:
-    from .evaluation import evaluate, format_report, load_questions
-
-    _build_the_sample_index(config)
-    report = evaluate(load_questions(args.questions), k=args.k, mode=args.mode, config=config)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0
 
 
 if __name__ == "__main__":

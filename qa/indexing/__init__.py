@@ -26,10 +26,11 @@ from ..errors import BuildError, IndexNotFoundError
 from ..records import IngestWarning
 from ..storage import FILE_NAME, Index, discard_unfinished, is_legacy, read_meta
 from ..storage.metadata import connect
+from .report import BuildReport
 from .scan import Log, Scan, Scanner, article_hash
 from .shard_writers import build_shards
 from .stages import LocalStages, Stages
-from .writer import BuildReport, Writer
+from .writer import Writer
 
 __all__ = [
     "build_index",

@@ -33,14 +33,14 @@ from ..config import Config
 from ..engine import shared_encoder
 from ..errors import BuildError
 from ..records import Article, Chunk
+from ..storage.rows import article_values, chunk_values
 from ..storage.scratch_stories import ScratchStories
 from ..storage.split import ShardReport, ShardWriter, check_set, shard_folder, shard_of, staged_set, write_set_manifest
-from ..storage.writing import article_values, chunk_values
 from ..stories import StoryMember, assign_stories
 from .scan import Log, Scanner, article_hash
 from .stages import LocalStages, Stages
+from .steps import chunk_scan, embed_chunks, index_manifest
 from .windows import windows
-from .writer import chunk_scan, embed_chunks, index_manifest
 
 __all__ = ["build_shards", "ShardRouter"]
 

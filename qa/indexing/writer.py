@@ -8,126 +8,35 @@ text was embedded before (a renamed file) reuses its vectors. Removed articles a
 every part. Every byte is written by `qa/storage/writing.py`, in generations that a single
 commit each publishes: readers see the old generation or the new one, and a killed or failed build
 leaves the old one. Parsing, chunking and embedding run wherever the writer's `Stages` say
-(`stages.py`): here, or on a Ray cluster.
+(`stages.py`): here, or on a Ray cluster. The steps a shard-set build shares with this one are in
+`steps.py`; what a build says it did, `BuildReport`, in `report.py`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..chunking import embed_prefix, embed_text
 from ..config import Config
 from ..embedding import Encoder
 from ..engine import shared_encoder
 from ..errors import BuildError
 from ..ingest import INGEST_VERSION
-from ..records import Article, Chunk, IngestWarning
-from ..storage import FORMAT, FORMAT_VERSION, is_sharded
-from ..storage.writing import Generation, IndexStore, add_keywords
+from ..records import Article, Chunk
+from ..storage import is_sharded
+from ..storage.new_generation import Generation
+from ..storage.rows import add_keywords
+from ..storage.writing import IndexStore
 from ..stories import StoryMember, assign_stories, link, linking_settings, member_of
+from .report import BuildReport
 from .scan import Log, Scan, Scanner, article_hash
 from .stages import LocalStages, Stages
+from .steps import chunk_scan, embed_chunks, index_manifest
 from .windows import windows
 
-__all__ = ["Writer", "BuildReport", "chunk_scan", "embed_chunks", "index_manifest"]
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    path: Path
-    articles: int
-    chunks: int
-    added: int
-    changed: int
-    removed: int
-    embedded: int  #: chunks embedded now; the others were kept or reused by content hash
-    linked: int  #: articles linked into stories now; the rest kept their story
-    seconds: float
-    warnings: tuple[IngestWarning, ...]
-    generation: int
-    factory: str
-    #: Stored reports that story linking read to link the new ones: those that share a telling name
-    #: with one (`qa/stories.py`), or every kept one when the linking rules changed.
-    stories_read: int = 0
-
-    @property
-    def chunks_per_second(self) -> float:
-        return self.embedded / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        return (
-            f"generation {self.generation}: {_count(self.articles, 'article')}, {_count(self.chunks, 'chunk')} ({self.added} added, "
-            f"{self.changed} changed, {self.removed} removed; {self.embedded} chunks embedded, {self.linked} articles "
-            f"linked into stories) in {self.seconds:.1f} s, {len(self.warnings)} warnings, vectors {self.factory} → {self.path}"
-        )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def chunk_scan(scan: Scan, stages: Stages, config: Config, log: Log) -> list[Chunk]:
-    """The new articles' chunks; an article that cannot be chunked is skipped with its reason
-    (remembered with its file), and its stored version, if any, stays."""
-    chunks: list[Chunk] = []
-    kept: list[Article] = []
-    for article, got in zip(scan.upserts, stages.chunk(scan.upserts, config)):
-        if isinstance(got, str):
-            rel = next((rel for rel, entry in scan.files.items() if article.id in entry[3]), article.id)
-            scan.warnings.append(IngestWarning(rel, f"{article.id}: {got}, skipped"))
-            log(str(scan.warnings[-1]))
-            if rel in scan.files:
-                scan.files[rel][4].append(f"{article.id}: {got}")
-            scan.changed.discard(article.id)
-            continue
-        kept.append(article)
-        chunks += got
-    scan.upserts[:] = kept
-    return chunks
-
-
-def embed_chunks(
-    stages: Stages, config: Config, log: Log, chunks: Sequence[Chunk], articles: Mapping[str, Article]
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each chunk's vector and its sentences' vectors, embedded with its article's prefix."""
-    texts, spans = [], []
-    for chunk in chunks:
-        article = articles[chunk.article_id]
-        prefix = embed_prefix(article)
-        shift = (len(prefix) + 1 if prefix else 0) - chunk.start  # sentence spans inside the embedded text
-        texts.append(embed_text(article, chunk))
-        spans.append([(s.start + shift, s.end + shift) for s in chunk.sentences])
-    return stages.embed(texts, spans, config, log)
-
-
-def index_manifest(
-    config: Config, encoder: Encoder, articles_folder: Path, articles: int, chunks: int, factory: str
-) -> dict[str, Any]:
-    """What a generation's manifest says of the build (`Generation.publish` adds the generation's
-    files; `trained_on` is the caller's): written by every build, a shard set's included."""
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "ingest_version": INGEST_VERSION,
-        "model": encoder.model_id,
-        "encoder_backend": encoder.backend,
-        "dimension": encoder.dimension,
-        "max_tokens": min(config.chunk_tokens, encoder.max_tokens),
-        "articles": articles,
-        "chunks": chunks,
-        "factory": factory,
-        "stories": linking_settings(config),
-        "articles_folder": str(articles_folder.resolve()),
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "trained_on": chunks,
-    }
+__all__ = ["Writer"]
 
 
 class Writer:

@@ -11,10 +11,12 @@ and shard folders of this format, written by `qa shard`) is read as one by `Shar
 
 from pathlib import Path
 
+from .filters import Filter
 from .generations import discard_unfinished, housekeep, is_legacy, vector_file, writer_lock
 from .metadata import FILE_NAME, CandidateRows
-from .reader import FORMAT, FORMAT_VERSION, Filter, Index, read_meta
-from .sharded import ShardedIndex, is_sharded
+from .reader import FORMAT, FORMAT_VERSION, Index, read_meta
+from .shard_set import is_sharded
+from .sharded import ShardedIndex
 
 __all__ = [
     "Index",

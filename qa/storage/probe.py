@@ -25,7 +25,8 @@ from ..records import Article, Chunk
 from .metadata import CandidateRows
 
 if TYPE_CHECKING:
-    from .reader import Filter, Index
+    from .filters import Filter
+    from .reader import Index
 
 __all__ = ["Pool", "Probe", "Probed", "Fetch", "Fetched", "probe_index", "fetch_index", "merge_probed", "merge_fetched"]
 

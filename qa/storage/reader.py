@@ -2,7 +2,8 @@
 
 Opening reads the settings and the vector file only (seconds at most, even for a million
 chunks); articles, chunks and sentences are read per query, by id. `Index.generation_now()`
-is one SQLite read, so an engine can check for a newer build on every question.
+is one SQLite read, so an engine can check for a newer build on every question. The reads by
+article (passages, stories, lists) are `ArticleReads` (`article_reads.py`); `Filter` is in `filters.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,77 +21,25 @@ import faiss
 import numpy as np
 
 from ..errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
-from ..records import Article, Chunk
+from .article_reads import ArticleReads
+from .filters import Filter
 from .generations import is_legacy
 from .keyword import KEYWORD_DIR, KeywordIndex
-from .metadata import (
-    ARTICLE_COLUMNS,
-    FILE_NAME,
-    CandidateRows,
-    article_columns,
-    article_from_row,
-    article_hashes,
-    chunk_from_row,
-    connect,
-    from_f16,
-    transaction,
-)
+from .metadata import FILE_NAME, CandidateRows, connect, transaction
 from .probe import Fetch, Fetched, Probe, Probed, fetch_index, probe_index
 from .vectors import read_vectors, search_vectors
 
-__all__ = ["Index", "Filter", "FORMAT", "FORMAT_VERSION", "read_meta"]
+__all__ = ["Index", "FORMAT", "FORMAT_VERSION", "read_meta"]
 
 FORMAT = "qa-index"
 FORMAT_VERSION = 3  #: 3: SQLite metadata, tantivy keywords, FAISS by size keyed by chunk id, generations
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which articles may answer: outlets (casefolded) and a publication-date range (undated never match)."""
-
-    sources: tuple[str, ...] = ()
-    since: dt.date | None = None
-    until: dt.date | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.sources or self.since or self.until)
-
-    def admits(self, sources: Sequence[str], dates: np.ndarray) -> np.ndarray:
-        """Which rows (casefolded source, date ordinal with 0 for undated) pass, as a mask."""
-        keep = np.ones(len(dates), dtype=bool)
-        if self.sources:
-            keep &= np.array([s in self.sources for s in sources], dtype=bool)
-        if self.since or self.until:
-            keep &= dates > 0
-        if self.since:
-            keep &= dates >= self.since.toordinal()
-        if self.until:
-            keep &= dates <= self.until.toordinal()
-        return keep
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """A condition on `articles a`."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.sources:
-            parts.append(f"a.source_fold IN ({','.join('?' * len(self.sources))})")
-            params += list(self.sources)
-        if self.since:
-            parts.append("a.date >= ?")
-            params.append(self.since.toordinal())
-        if self.until:
-            parts.append("a.date <= ?")
-            params.append(self.until.toordinal())
-        if self.since or self.until:
-            parts.append("a.date IS NOT NULL")
-        return " AND ".join(parts) or "1", params
 
 
 def read_meta(connection: sqlite3.Connection) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in connection.execute("SELECT key, value FROM meta")}
 
 
-class Index:
+class Index(ArticleReads):
     """One generation of the index at `path` (a folder, or a link to one)."""
 
     def __init__(self, path: Path | str, *, nprobe: int = 48) -> None:
@@ -297,85 +245,3 @@ class Index:
             f"SELECT c.id FROM chunks c JOIN articles a ON a.key = c.article WHERE a.story = ? AND {sql}", [story, *params]
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
-
-    # --- what passages and answers need ---------------------------------------------------------
-
-    def chunks(self, ids: Sequence[int]) -> dict[int, tuple[Chunk, Article, np.ndarray]]:
-        """Each chunk with its article (text included) and its sentences' vectors."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.connection.execute(
-            f"SELECT c.id, c.start, c.end, c.token_count, c.content_hash, c.sentences, s.vectors, "
-            f"{article_columns('a')} FROM chunks c "
-            f"JOIN articles a ON a.key = c.article LEFT JOIN sentence_vectors s ON s.chunk = c.id WHERE c.id IN ({marks})",
-            [int(i) for i in ids],
-        ).fetchall()
-        out: dict[int, tuple[Chunk, Article, np.ndarray]] = {}
-        for chunk_id, start, end, tokens, content_hash, sentences, vectors, *article_row in rows:
-            article = article_from_row(article_row)
-            chunk = chunk_from_row(article.id, chunk_id, start, end, tokens, content_hash, sentences)
-            out[chunk_id] = (
-                chunk,
-                article,
-                from_f16(vectors, self.dimension) if vectors else np.zeros((0, self.dimension), np.float32),
-            )
-        return out
-
-    def story_of(self, article_id: str) -> list[Article]:
-        """The articles of the story that `article_id` belongs to, oldest first (undated last)."""
-        story = self.story_id_of(article_id)
-        articles = self.story_articles(story) if story is not None else []
-        return sorted(articles, key=lambda a: (a.date or dt.date.max, a.id))
-
-    def story_id_of(self, article_id: str) -> str | None:
-        row = self.connection.execute("SELECT story FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return row[0] if row else None
-
-    def story_articles(self, story: str) -> list[Article]:
-        return [
-            article_from_row(r)
-            for r in self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE story = ?", (story,))
-        ]
-
-    def article(self, article_id: str) -> Article | None:
-        row = self.connection.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return article_from_row(row) if row else None
-
-    def article_rows(self, search: str = "", limit: int = 200) -> list[tuple[str, str, str, str]]:
-        """(id, title, date, source) of the newest articles whose id, title or source contains `search`
-        (an untitled article shows its first words, as everywhere else)."""
-        like = f"%{search.strip()}%"
-        rows = self.connection.execute(
-            "SELECT id, coalesce(title, substr(text, 1, 70) || ' …'), date, coalesce(source, '') FROM articles WHERE id LIKE ? OR title LIKE ? "
-            "OR source LIKE ? ORDER BY date IS NULL, date DESC, id LIMIT ?",
-            (like, like, like, limit),
-        )
-        return [(i, t, dt.date.fromordinal(d).isoformat() if d else "undated", src) for i, t, d, src in rows]
-
-    def files(self) -> dict[str, tuple[int, int, str, str, str]]:
-        """Each file the index recorded: size, modification time, hash, article ids (JSON), notes (JSON)."""
-        return {
-            r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")
-        }
-
-    def article_hashes(self) -> dict[str, str]:
-        """Each article's id and content hash: what a scan compares against."""
-        return article_hashes(self.connection)
-
-    def article_ids(self) -> list[str]:
-        return [r[0] for r in self.connection.execute("SELECT id FROM articles ORDER BY id")]
-
-    def chunk_texts(self) -> Iterator[str]:
-        """Every chunk's text (for evaluation: reads every row)."""
-        rows = self.connection.execute(
-            "SELECT substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.key = c.article"
-        )
-        return (r[0] for r in rows)
-
-    def stories(self) -> dict[str, list[str]]:
-        """Every story's article ids (for tests and benchmarks: reads every article row)."""
-        out: dict[str, list[str]] = {}
-        for article_id, story in self.connection.execute("SELECT id, story FROM articles ORDER BY id"):
-            out.setdefault(story, []).append(article_id)
-        return out

@@ -19,8 +19,8 @@ import numpy as np
 from ..records import Article, Chunk
 from ..stories import StoryMember
 from .metadata import FILE_NAME, connect, transaction
+from .rows import article_values, chunk_values
 from .stories import StoryIndex, story_name_rows
-from .writing import article_values, chunk_values
 
 __all__ = ["ScratchStories"]
 

@@ -44,10 +44,10 @@ from .generations import housekeep, vector_file
 from .keyword import KEYWORD_DIR, KeywordIndex
 from .metadata import FILE_NAME, article_columns, article_from_row, connect, transaction
 from .reader import Index
-from .sharded import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
+from .rows import add_keywords
+from .shard_set import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION
 from .terms import store_term_statistics
 from .vectors import build_vectors, factory_for, write_vectors
-from .writing import add_keywords
 
 __all__ = [
     "split_index",
