@@ -18,7 +18,7 @@ from qa.chunking import Chunk
 from qa.storage import Index
 from qa.storage.keyword import KeywordIndex
 from qa.storage.metadata import article_columns, article_from_row
-from qa.storage.writing import add_keywords
+from qa.storage.rows import add_keywords
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,11 +28,9 @@ from .keyword import keyword_generation
 from .metadata import FILE_NAME, article_columns, article_from_row, article_hashes, connect, transaction
 from .new_generation import Generation
 from .reader import read_meta
-from .rows import add_keywords
 from .stories import StoryIndex, refill_story_names
 
-#: `add_keywords` lives in `rows.py`; it is named here too because bench/keyword_writer.py imports it from here.
-__all__ = ["IndexStore", "add_keywords"]
+__all__ = ["IndexStore"]
 
 
 class IndexStore:
