@@ -24,6 +24,7 @@ from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
 from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
 from .storage import AnyIndex
+from .storage.keyword import analyze
 
 __all__ = ["compose", "grade", "SUPPORTED", "PARTLY", "NOT_FOUND"]
 
@@ -51,7 +52,8 @@ def compose(
     first = passages[0]
     lead, lead_spans = _lead_sentence(query, first, config)
     # A verdict line answers how things stand; a fact question ("where was it to be held?") gets none.
-    verdict = _verdict(lead, lead_spans) if asks_how_things_stand(query) else None
+    asked = frozenset(t for part in query.parts for t in part.content)
+    verdict = _verdict(lead, lead_spans, asked) if asks_how_things_stand(query) else None
     # A newer report on the lead's subject is cited, and named before the verdict, when the answer
     # states a status (a fact answer lists only what bears on the question).
     newer = newer_on_subject(first, passages, query.text, by_words=True) if verdict or query.status else []
@@ -136,21 +138,47 @@ def _report(passage: Passage, spans: list[tuple[int, int]], *, latest_update: bo
     return Report(passage.citation.number, date, outlet, quotes, latest_update)
 
 
-def _verdict(lead: Passage, spans: list[tuple[int, int]]) -> str | None:
+#: Of several status words, the one with most of the question's words this near speaks of what is asked.
+_NEAR = 8
+_WORDS = re.compile(r"[\w'’-]+")
+
+
+def _verdict(lead: Passage, spans: list[tuple[int, int]], asked: frozenset[str]) -> str | None:
     """The status words of the lead's quoted sentences ("called off"), its date, outlet and number.
 
-    Only words the report itself uses: a reversal first, else a confirmation; none, no verdict.
+    Only words the report itself uses, from the first quoted sentence that has any. Of several in
+    it, the one with most of the question's own words (`asked`, analysed) within `_NEAR` words of
+    it speaks of what is asked: "was found guilty of
+    seven criminal fraud counts", not "tied to the collapse of his exchange", answers "was the FTX
+    founder convicted of fraud?". Then a reversal before a confirmation ("called off" is newer news
+    than "agreed in principle"), then the earliest; none, no verdict. A later report may name
+    nothing the question does ("the 42-kilometre race was scrapped"), so no word of the question
+    near is still a verdict.
     """
     text = lead.article.text
-    for pattern in (REVERSAL, CONFIRMATION):
-        for start, end in spans:
-            sentence = text[start:end]
+    found: list[tuple[int, int, int, int, str]] = []
+    for order, (start, end) in enumerate(spans):
+        sentence = text[start:end]
+        words = list(_WORDS.finditer(sentence))
+        for kind, pattern in enumerate((REVERSAL, CONFIRMATION)):
             for match in pattern.finditer(sentence):
-                if not NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
-                    when = format_date(lead.article.date) if lead.article.date else "undated"
-                    outlet = f", {lead.article.source}" if lead.article.source else ""  # a title is not an outlet
-                    return f"{match[0][0].upper()}{match[0][1:]} — {when}{outlet} [{lead.citation.number}]"
-    return None
+                if NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
+                    continue
+                near = len(asked.intersection(_around(words, match)))
+                found.append((order, -near, kind, match.start(), match[0]))
+    if not found:
+        return None
+    word = min(found)[4]
+    when = format_date(lead.article.date) if lead.article.date else "undated"
+    outlet = f", {lead.article.source}" if lead.article.source else ""  # a title is not an outlet
+    return f"{word[0].upper()}{word[1:]} — {when}{outlet} [{lead.citation.number}]"
+
+
+def _around(words: list[re.Match[str]], match: re.Match[str]) -> list[str]:
+    """The analysed words within `_NEAR` words of `match`, the match's own words left out."""
+    inside = [n for n, w in enumerate(words) if w.end() > match.start() and w.start() < match.end()] or [0]
+    window = words[max(0, inside[0] - _NEAR) : inside[0]] + words[inside[-1] + 1 : inside[-1] + _NEAR + 1]
+    return analyze(" ".join(w[0] for w in window))
 
 
 #: An answer's grade: every part of the question found support, some did, or none.

@@ -26,14 +26,14 @@ REVERSAL = re.compile(
     r"shelv(?:e|es|ed)|ax(?:e|es|ed)|collaps(?:e|es|ed)|terminat(?:e|es|ed)|overturn(?:s|ed)|struck down|"
     r"clos(?:e|es|ed|ing) early|step(?:s|ped)? down|resign(?:s|ed|ation)?|quit(?:s)?|oust(?:s|ed)?|sack(?:s|ed)|"
     r"fired|part(?:s|ed)? company|moved to|switch(?:es|ed)? to|relocat(?:e|es|ed)|streaming only|"
-    r"vot(?:e|es|ed) (?:down|against)|turn(?:s|ed)? down|removed|los(?:t|es|ing) (?:a|the|its|her|his) (?:confidence )?vote)\b",
+    r"vot(?:e|es|ed) (?:down|against)|turn(?:s|ed)? down|removed|los(?:t|es|ing) (?:a|the|its|her|his) (?:confidence )?vote)\b(?!-\w)",
     re.IGNORECASE,
 )
 #: Language that settles an open question the other way: it is on, done or decided.
 CONFIRMATION = re.compile(
     r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed|al)|resched\w*|went ahead|took place|cleared|acquitted|"
     r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban|"
-    r"debut(?:s|ed)?|first day of trading)\b",
+    r"debut(?:s|ed)?|first day of trading)\b(?!-\w)",
     re.IGNORECASE,
 )
 NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)

@@ -139,10 +139,24 @@ def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
         ("The White House confirmed that Biden had agreed to the meeting.", False, True),
         ("Officials never confirmed the date.", False, False),
         ("Tickets go on sale in April.", False, False),
+        ("The team set out to reverse-engineer the protocol.", False, False),  # a word inside a compound
     ],
 )
 def test_supersession_language(sentence: str, reversal: bool, confirmation: bool) -> None:
     assert (reverses(sentence), confirms(sentence)) == (reversal, confirmation)
+
+
+def test_of_two_status_words_the_verdict_is_the_one_about_what_is_asked(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a",
+        "x.md",
+        "---\ndate: 2023-11-30\nsource: Market Wire\n---\nThe fallout came to a head this month, when Sam Bankman-Fried,"
+        " founder of the crypto exchange FTX, was found guilty of seven fraud counts tied to the collapse of his exchange.\n",
+    )
+    config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
+    build_index(config)
+    result = answer("Was FTX founder Sam Bankman-Fried convicted at his fraud trial?", config=config)
+    assert result.verdict == "Found guilty — 30 Nov 2023, Market Wire [1]"  # not "Collapse"
 
 
 def test_the_verdict_is_the_leads_own_words_and_only_cited_passages_are_sources(seeds: Config) -> None:
