@@ -60,6 +60,8 @@ def compose(
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
+    if not query.multipart:  # close in meaning is not enough: a cited report must support the question
+        relevant &= np.array([p.support[0] >= config.min_support for p in passages])
     if query.multipart:  # a part's best evidence is cited, however the question scores it whole
         for n in range(len(query.parts)):
             best = max(range(len(passages)), key=lambda i: passages[i].support[n])
