@@ -60,12 +60,12 @@ def compose(
     reports = idx.story_of(first.article.id) or [first.article]
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
-    if not query.multipart:  # close in meaning is not enough: a cited report must support the question
-        relevant &= np.array([p.support[0] >= config.min_support for p in passages])
     if query.multipart:  # a part's best evidence is cited, however the question scores it whole
         for n in range(len(query.parts)):
             best = max(range(len(passages)), key=lambda i: passages[i].support[n])
             relevant[best] |= passages[best].support[n] >= config.min_part_support
+    else:  # close in meaning is not enough: a cited report must support the question
+        relevant &= np.array([p.support[0] >= config.min_support for p in passages])
     in_view = {p.article.id for p in newer}
     by_article: dict[str, Passage] = {}
     for passage, keep in zip(passages[1:], relevant[1:]):
@@ -150,12 +150,12 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]], asked: frozenset[str])
 
     Only words the report itself uses, from the first quoted sentence that has any. Of several in
     it, the one with most of the question's own words (`asked`, analysed) within `_NEAR` words of
-    it speaks of what is asked: "was found guilty of
-    seven criminal fraud counts", not "tied to the collapse of his exchange", answers "was the FTX
-    founder convicted of fraud?". Then a reversal before a confirmation ("called off" is newer news
-    than "agreed in principle"), then the earliest; none, no verdict. A later report may name
-    nothing the question does ("the 42-kilometre race was scrapped"), so no word of the question
-    near is still a verdict.
+    it speaks of what is asked: "was found guilty of seven criminal fraud counts", not "tied to the
+    collapse of his exchange", answers "was the FTX founder convicted of fraud?". Then a reversal
+    before a confirmation ("called off" is newer news than "agreed in principle"), then the
+    earliest; none, no verdict. A later report may name nothing the question does ("the
+    42-kilometre race was scrapped"), so a status word with no word of the question near still
+    gives the verdict.
     """
     text = lead.article.text
     found: list[tuple[int, int, int, int, str]] = []
