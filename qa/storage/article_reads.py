@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..records import Article, Chunk
-from .metadata import ARTICLE_COLUMNS, article_columns, article_from_row, article_hashes, chunk_from_row, from_f16
+from .metadata import ARTICLE_COLUMNS, article_columns, article_from_row, article_hashes, chunk_from_row, from_f16, recorded_files
 
 __all__ = ["ArticleReads"]
 
@@ -80,9 +80,7 @@ class ArticleReads:
 
     def files(self) -> dict[str, tuple[int, int, str, str, str]]:
         """Each file the index recorded: size, modification time, hash, article ids (JSON), notes (JSON)."""
-        return {
-            r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")
-        }
+        return recorded_files(self.connection)
 
     def article_hashes(self) -> dict[str, str]:
         """Each article's id and content hash: what a scan compares against."""

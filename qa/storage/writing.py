@@ -25,7 +25,7 @@ from ..errors import BuildError
 from ..records import Article
 from .generations import housekeep, vector_file, writer_lock
 from .keyword import keyword_generation
-from .metadata import FILE_NAME, article_columns, article_from_row, article_hashes, connect, transaction
+from .metadata import FILE_NAME, article_columns, article_from_row, article_hashes, connect, recorded_files, transaction
 from .new_generation import Generation
 from .reader import read_meta
 from .stories import StoryIndex, refill_story_names
@@ -66,9 +66,7 @@ class IndexStore:
 
     def files(self) -> dict[str, tuple[int, int, str, str, str]]:
         """Each recorded file: size, modification time, hash, article ids (JSON), notes (JSON)."""
-        return {
-            r[0]: r[1:] for r in self.connection.execute("SELECT path, size, mtime_ns, digest, articles, warnings FROM files")
-        }
+        return recorded_files(self.connection)
 
     def article_hashes(self) -> dict[str, str]:
         return article_hashes(self.connection)
