@@ -22,7 +22,7 @@ from .freshness import newer_on_subject
 from .query import Query, asks_how_things_stand, asks_yes_or_no
 from .records import Answer, Citation, Passage, Quote, Report, TimelineEntry
 from .retrieval import on_topic, renumber
-from .status import CONFIRMATION, NEGATED, REVERSAL, changes_status, reverses, status_sentences
+from .status import CONFIRMATION, REVERSAL, asserted, changes_status, reverses, status_sentences
 from .storage import AnyIndex
 from .storage.keyword import analyze
 
@@ -49,6 +49,7 @@ def compose(
             question, False, tuple(passages), notes=tuple(notes), searched=query.text, grade=graded, unsupported=unsupported
         )
 
+    passages = _status_chunk_first(passages, query, config)
     first = passages[0]
     lead, lead_spans = _lead_sentence(query, first, config)
     # A verdict line answers how things stand; a fact question ("where was it to be held?") gets none.
@@ -119,6 +120,32 @@ def compose(
     )
 
 
+def _status_chunk_first(passages: list[Passage], query: Query, config: Config) -> list[Passage]:
+    """For a status question, the lead article's passage that states a status of what is asked
+    leads, a reversal first: retrieval chose the article, but its chunk that shares most words with
+    the question may say what was planned while another says it was cancelled. A status sentence
+    counts when it holds a word of the question's own or scores within `status_sentence_margin` of
+    the lead passage's best sentence (else it speaks of something else: "Schmeichel signed a
+    three-year contract" is no answer to whether Richard Arnold is still chief executive)."""
+    if not query.status or not passages:
+        return passages
+    asked = {t for part in query.parts for t in part.content}
+    bar = max(passages[0].sentence_scores, default=0.0) - config.status_sentence_margin
+    found: list[tuple[bool, float, int]] = []  # (not a reversal, -score, rank) of each status sentence
+    for rank, p in enumerate(passages):
+        if p.article.id != passages[0].article.id:
+            continue
+        for j in status_sentences(p, config.status_sentence_margin):
+            score = p.sentence_scores[j] if p.sentence_scores else 0.0
+            sentence = p.article.text[p.chunk.sentences[j].start : p.chunk.sentences[j].end]
+            if score >= bar or asked.intersection(analyze(sentence)):
+                found.append((not reverses(sentence), -score, rank))
+    if not found or min(found)[2] == 0:
+        return passages
+    chosen = passages[min(found)[2]]
+    return renumber([chosen] + [p for p in passages if p is not chosen])
+
+
 def _cautioned(verdict: str | None, query: Query, newer: list[Passage]) -> str | None:
     """The verdict, opened by the newest report in view that is newer than the lead: an older
     report's status is never stated alone."""
@@ -164,7 +191,7 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]], asked: frozenset[str])
         words = list(_WORDS.finditer(sentence))
         for kind, pattern in enumerate((REVERSAL, CONFIRMATION)):
             for match in pattern.finditer(sentence):
-                if NEGATED.search(sentence[max(0, match.start() - 20) : match.start()]):
+                if not asserted(sentence, match.start()):
                     continue
                 near = len(asked.intersection(_around(words, match)))
                 found.append((order, -near, kind, match.start(), match[0]))

@@ -3,7 +3,8 @@
 The answer's verdict is one of these words as the lead report uses it ("Called off — 23 Feb
 2022"), never a word of ours; and a status question is answered by the sentence that says it.
 A reversal ("postponed", "will not start until May") is newer news than a confirmation ("agreed
-in principle"), so it is looked for first. Negated uses ("has not been called off") do not count.
+in principle"), so it is looked for first. Negated uses ("has not been called off") and ones only
+wondered about ("whether it will be moved to Sunday") do not count.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import re
 
 from .records import Passage
 
-__all__ = ["REVERSAL", "CONFIRMATION", "NEGATED", "reverses", "confirms", "changes_status", "status_sentences"]
+__all__ = [
+    "REVERSAL",
+    "CONFIRMATION",
+    "NEGATED",
+    "HEDGED",
+    "asserted",
+    "reverses",
+    "confirms",
+    "changes_status",
+    "status_sentences",
+]
 
 #: Language that signals a report reverses an earlier one: what was planned is off, late or over.
 REVERSAL = re.compile(
     r"\b(call(?:s|ed|ing)? off|cancel(?:s|ed|led|ling|lation)?|postpon(?:e|es|ed|ing|ement)|delay(?:s|ed)?|"
     r"den(?:y|ies|ied)|withdr(?:ew|awn|aws|awal)|scrap(?:s|ped)|suspend(?:s|ed)|revers(?:e|es|ed)|"
-    r"halt(?:s|ed)|abandon(?:s|ed)|no longer|ruled out|not in the plans|put on hold|on hold|"
+    r"halt(?:s|ed)|paus(?:e|es|ed|ing)|abandon(?:s|ed)|no longer|eliminat(?:ed|ion)|knocked out|crash(?:es|ed)? out|ruled out|not in the plans|put on hold|on hold|"
     r"back(?:s|ed)? out|pull(?:s|ed)? out|walk(?:s|ed)? back|pushed back|put back|behind schedule|"
     r"(?:will|would|does|did|do) not (?:go ahead|take place|open|start|begin|happen|proceed|return|run|fly|reopen)|"
     r"(?:won't|wouldn't|didn't|doesn't) (?:go ahead|take place|open|start|begin|happen|proceed|return|run|fly|reopen)|"
@@ -33,14 +44,22 @@ REVERSAL = re.compile(
 CONFIRMATION = re.compile(
     r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed|al)|resched\w*|went ahead|took place|cleared|acquitted|"
     r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban|"
-    r"debut(?:s|ed)?|first day of trading)\b(?!-\w)",
+    r"debut(?:s|ed)?|first day of trading|sign(?:s|ed))\b(?!-\w)",
     re.IGNORECASE,
 )
 NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)
+#: A status word only wondered about, in the same clause: "whether this match will be moved to another day".
+HEDGED = re.compile(r"\b(?:whether|if|could|might|may)\b[^,;:.!?]*$", re.IGNORECASE)
+
+
+def asserted(sentence: str, start: int) -> bool:
+    """Whether the status word at `start` of `sentence` is stated: not denied ("has not been
+    called off") and not only wondered about ("it is unclear whether the tour will be moved to")."""
+    return not NEGATED.search(sentence[max(0, start - 20) : start]) and not HEDGED.search(sentence[max(0, start - 50) : start])
 
 
 def _said(pattern: re.Pattern[str], sentence: str) -> bool:
-    return any(not NEGATED.search(sentence[max(0, m.start() - 20) : m.start()]) for m in pattern.finditer(sentence))
+    return any(asserted(sentence, m.start()) for m in pattern.finditer(sentence))
 
 
 def reverses(sentence: str) -> bool:

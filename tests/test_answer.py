@@ -140,6 +140,8 @@ def test_relative_dates_are_shown_resolved(tmp_path: Path) -> None:
         ("Officials never confirmed the date.", False, False),
         ("Tickets go on sale in April.", False, False),
         ("The team set out to reverse-engineer the protocol.", False, False),  # a word inside a compound
+        ("It is unclear whether the match will be moved to another day.", False, False),  # only wondered about
+        ("Organisers may postpone the race, but the council confirmed it.", False, True),
     ],
 )
 def test_supersession_language(sentence: str, reversal: bool, confirmation: bool) -> None:
@@ -172,3 +174,16 @@ def test_the_verdict_is_the_leads_own_words_and_only_cited_passages_are_sources(
     )
     declined = answer("What is the recipe for sourdough bread?", config=seeds)
     assert declined.verdict is None and declined.cited == 0 and body(declined) == "Not found in these articles."
+
+
+def test_a_status_question_leads_with_the_chunk_of_the_article_that_states_the_status(tmp_path: Path) -> None:
+    plan = "The Harbour Lights festival will go ahead on the quay on 12 July, its organisers said, with fireworks at ten."
+    filler = " ".join(f"Stall {n} on the quay will sell food and crafts from local makers during the day." for n in range(40))
+    change = "On Friday the organisers cancelled the Harbour Lights festival after the council withdrew its licence."
+    write(tmp_path / "a", "x.md", f"---\ndate: 2024-07-05\nsource: Quay News\n---\n{plan}\n\n{filler}\n\n{change}\n")
+    config = Config(articles=tmp_path / "a", index=tmp_path / "i" / "default")
+    report = build_index(config)
+    assert report.chunks >= 2  # the plan and the cancellation are in different chunks
+    result = answer("Is the Harbour Lights festival still going ahead on 12 July?", config=config)
+    assert result.verdict == "Cancelled — 5 Jul 2024, Quay News [1]"
+    assert result.lead is not None and "cancelled the Harbour Lights festival" in result.lead.quotes[0].text
