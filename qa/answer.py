@@ -57,8 +57,8 @@ def compose(
     verdict = _verdict(lead, lead_spans, asked) if asks_how_things_stand(query) else None
     # A newer report on the lead's subject is cited, and named before the verdict, when the answer
     # states a status (a fact answer lists only what bears on the question).
-    newer = newer_on_subject(first, passages, query.text, by_words=True) if verdict or query.status else []
     reports = idx.story_of(first.article.id) or [first.article]
+    newer = newer_on_subject(first, passages, query.text, by_words=True, story=reports) if verdict or query.status else []
     story = {a.id for a in reports}
     relevant = on_topic(np.array([p.similarity for p in passages]), config.on_topic)
     if query.multipart:  # a part's best evidence is cited, however the question scores it whole

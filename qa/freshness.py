@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .records import Passage
+from .records import Article, Passage
 from .storage.keyword import analyze
 from .stories import _NOT_NAMES, names_in
 
@@ -58,7 +58,9 @@ def subject_names(passage: Passage) -> set[str]:
     return _capitalised(f"{article.title or ''}\n{article.text[:_SUBJECT_CHARS]}")
 
 
-def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, *, by_words: bool) -> list[Passage]:
+def newer_on_subject(
+    lead: Passage, passages: Sequence[Passage], question: str, *, by_words: bool, story: Sequence[Article] = ()
+) -> list[Passage]:
     """The retrieved reports newer than the lead that name its main subject (or, `by_words`, share
     `_SHARED_WORDS` of its words), newest first (one per article).
 
@@ -73,10 +75,15 @@ def newer_on_subject(lead: Passage, passages: Sequence[Passage], question: str, 
     for a question on Dayo Femi-Ward, "Millbrook Food and Cider Fair" for the Millbrook Steam Fair)
     is not one: it lacks a name the question asks about and the lead holds, and its title names a
     subject of its own (`_another_subject`).
+
+    The lead's subject includes that of the other reports of its `story`: a report linked into a
+    story may not name it again ("The Aviators' Guild called off next week's action", after
+    "Corvane Air pilots to strike"), while a later report names it ("Corvane Air flights will run
+    as normal").
     """
     if lead.article.date is None:
         return []
-    subject = subject_names(lead)
+    subject = subject_names(lead).union(*(_capitalised(f"{a.title or ''}\n{a.text[:_SUBJECT_CHARS]}") for a in story))
     lead_words = set(analyze(f"{lead.article.title or ''}\n{lead.article.text[:_SUBJECT_CHARS]}")) - _COMMON
     asked = {word.casefold() for word in _CAPITALISED.findall(question)}
     asked_subject = asked & subject

@@ -44,7 +44,7 @@ REVERSAL = re.compile(
 CONFIRMATION = re.compile(
     r"\b(confirm(?:s|ed)?|agree(?:s|d)?|approv(?:e|es|ed|al)|resched\w*|went ahead|took place|cleared|acquitted|"
     r"convicted|found guilty|settled|complet(?:e|es|ed|ion)|granted|reinstated|lift(?:s|ed) (?:the|its|a) ban|"
-    r"debut(?:s|ed)?|first day of trading|sign(?:s|ed))\b(?!-\w)",
+    r"debut(?:s|ed)?|first day of trading|sign(?:s|ed) (?:with|for))\b(?!-\w)",
     re.IGNORECASE,
 )
 NEGATED = re.compile(r"\b(not|never|no|n't)\s+(\w+\s+)?$|n't\s+(\w+\s+)?$", re.IGNORECASE)

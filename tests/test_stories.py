@@ -359,3 +359,17 @@ def test_a_newer_report_sharing_only_a_sentence_opener_never_leads(society: Conf
     result = answer("Did Harbury Building Society merge with Calder Mutual?", config=society)
     assert result.passages[0].article.id == "a-society.md"
     assert "Scrapped" not in (result.verdict or "")
+
+
+def test_a_newer_report_naming_what_only_an_earlier_report_of_the_story_names_is_named_before_the_verdict(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The union's report (linked into the strike's story) never names the airline; the weekend travel
+    round-up a week later names only the airline. Its date comes before "Called off" from the older report."""
+    folder = Path(__file__).resolve().parents[1] / "bench" / "stories2"
+    files = ("t15a-corvane-pilots-strike.md", "t15b-union-calls-off.md", "t15c-weekend-travel.md")
+    config = _built(tmp_path_factory, "corvane", tuple((name, (folder / name).read_text()) for name in files))
+    result = answer("Will Corvane Air pilots strike on July 23?", config=config)
+    assert result.answered and result.verdict
+    lead = result.passages[0].article.id
+    assert lead == "t15c-weekend-travel.md" or result.verdict.startswith("A newer report may change this: 22 Jul 2021")
