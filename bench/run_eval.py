@@ -25,6 +25,9 @@ QUESTIONS = ROOT / "bench" / "dev_questions.jsonl"
 #: Issue 19's set: long multi-part, comparison and temporal questions, single facts, status
 #: questions and unanswerable ones shaped like them, written by people who had not read the code.
 NEW_SETS = [ROOT / "bench" / "questions" / "multipart.jsonl", ROOT / "bench" / "questions" / "single_status.jsonl"]
+#: Null questions: long questions about what the corpus never reports (an invented company or
+#: person, an event that did not happen, a league or election it never covers); all must be declined.
+NULL_SET = ROOT / "bench" / "questions" / "null.jsonl"
 
 
 def corpus_index() -> qa.Config:
@@ -43,11 +46,17 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--modes", default="hybrid,dense,bm25")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--set", choices=["old", "new"], default="old", help="bench/dev_questions.jsonl, or bench/questions/")
+    parser.add_argument(
+        "--set",
+        choices=["old", "new", "null"],
+        default="old",
+        help="bench/dev_questions.jsonl, bench/questions/, or its null set",
+    )
     parser.add_argument("--parts", default="dev,held", help="which parts to score: keep held for the final figures")
     args = parser.parse_args()
     config = corpus_index()
-    questions = load_questions(QUESTIONS) if args.set == "old" else [q for path in NEW_SETS for q in load_questions(path)]
+    paths = {"old": [QUESTIONS], "new": NEW_SETS, "null": [NULL_SET]}[args.set]
+    questions = [q for path in paths for q in load_questions(path)]
     parts = {part: [q for q in questions if q.id.startswith(part)] for part in args.parts.split(",")}
     results = {}
     for mode in args.modes.split(","):
