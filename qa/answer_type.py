@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from .dates import MONTHS
+
 __all__ = ["AnswerType", "expected_type", "holds_answer"]
 
 AnswerType = Literal["date", "number", "name"]
@@ -41,7 +43,7 @@ _NAME_Q = re.compile(
     re.I,
 )
 
-_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _DATE = re.compile(
     rf"\b(?:{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b|"
