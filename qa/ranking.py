@@ -118,7 +118,14 @@ def in_turn(scores: Scores, query: Query, mode: Mode, config: Config) -> Scores:
 
 def weights(scores: Scores, mode: Mode, config: Config) -> tuple[float, float]:
     """What BM25 and cosine are multiplied by in `_score`: (keyword, similarity)."""
-    keyword, dense = 1.0 / max(scores.best_keyword, 1e-6), 1.0 / max(float(scores.similarity.max()), 1e-6)
+    return _mix(scores.best_keyword, float(scores.similarity.max()), mode, config)
+
+
+def _mix(best_keyword: float, best_similarity: float, mode: Mode, config: Config) -> tuple[float, float]:
+    """The fusion's weights of BM25 and cosine, each side normalised by its best (measured on
+    bench/dev_questions.jsonl: better than normalising BM25 by what the words could reach, and
+    than raw cosine). BM25 alone keeps cosine only to break ties."""
+    keyword, dense = 1.0 / max(best_keyword, 1e-6), 1.0 / max(best_similarity, 1e-6)
     if mode == "dense":
         return 0.0, dense
     if mode == "bm25":
@@ -139,17 +146,8 @@ def _score(
 ) -> Scores:
     similarity = rows.vectors @ query.vector
     coverage = bm25 / max(reachable, 1e-6)
-    # For ranking, each side is normalised by its best (measured on bench/dev_questions.jsonl:
-    # better than normalising BM25 by `reachable`, and than raw cosine).
-    dense = similarity / max(float(similarity.max()), 1e-6)
-    keyword = bm25 / max(best_keyword, 1e-6)
-    if mode == "dense":
-        score = dense
-    elif mode == "bm25":
-        score = keyword + 1e-3 * dense  # dense only breaks ties
-    else:
-        score = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
-    score = score + _constraint_boost(rows, query, config)
+    keyword_weight, dense_weight = _mix(best_keyword, float(similarity.max()), mode, config)
+    score = keyword_weight * bm25 + dense_weight * similarity + _constraint_boost(rows, query, config)
     maxes, chunks, holding = statistics
     return Scores(
         rows,
@@ -221,15 +219,8 @@ def _parts_in_view(query: Query, scores: Scores, mode: Mode, config: Config) -> 
     for n, part in enumerate(query.parts):
         similarity = rows.vectors @ part.vector
         bm25 = scores.scored[1 + n]
-        dense = similarity / max(float(similarity.max()), 1e-6)
-        keyword = bm25 / max(float(bm25.max()), 1e-6)
-        if mode == "dense":
-            fused = dense
-        elif mode == "bm25":
-            fused = keyword + 1e-3 * dense
-        else:
-            fused = config.bm25_weight * keyword + (1 - config.bm25_weight) * dense
-        bests.append(int(np.argmax(fused)))
+        keyword_weight, dense_weight = _mix(float(bm25.max()), float(similarity.max()), mode, config)
+        bests.append(int(np.argmax(keyword_weight * bm25 + dense_weight * similarity)))
     head = [int(j) for j in scores.order[:2]]  # the two best passages of the whole question keep their place
     first = head + [j for j in dict.fromkeys(bests) if j not in head]
     taken = set(first)
