@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 from ..config import Config
 from ..embedding import Encoder
@@ -74,30 +75,29 @@ def _written(brief: Brief, query: Query, config: Config, endpoint: Callable[[], 
     returns the text to verify: with `passages`, each passage's sentences ending with its number."""
     server = endpoint()
     deadline = time.monotonic() + config.llm_timeout
-    if config.llm_shape == "cited":
-        chat = messages(brief)
+
+    def relayed(chat: list[dict[str, str]], prompt: str, **options: Any) -> Generator[str, None, str]:
+        """One request through the configured API, its pieces passed on as they come; returns the whole."""
         if config.llm_api == "completions":
-            pieces = server.complete(chat[0]["content"] + "\n", deadline=deadline)
+            pieces = server.complete(prompt, deadline=deadline, **options)
         else:
-            pieces = server.stream(chat, deadline=deadline)
+            pieces = server.stream(chat, deadline=deadline, **options)
         whole = []
         for piece in pieces:
             whole.append(piece)
             yield piece
         return "".join(whole)
+
+    if config.llm_shape == "cited":
+        chat = messages(brief)
+        return (yield from relayed(chat, chat[0]["content"] + "\n"))
     chosen = _asked(brief, query.status)
     budget = max(16, config.llm_max_tokens // max(len(chosen), 1))
     cited: list[str] = []
     for given in chosen:
-        if config.llm_api == "completions":
-            pieces = server.complete(passage_prompt(brief, given), stop=["\n"], max_tokens=budget, deadline=deadline)
-        else:
-            pieces = server.stream(passage_messages(brief, given), stop=["\n"], max_tokens=budget, deadline=deadline)
-        written = []
-        for piece in pieces:
-            written.append(piece)
-            yield piece
-        if sentences := _cite("".join(written), given.number):
+        chat, prompt = passage_messages(brief, given), passage_prompt(brief, given)
+        written = yield from relayed(chat, prompt, stop=["\n"], max_tokens=budget)
+        if sentences := _cite(written, given.number):
             cited.append(sentences)
             yield f" [{given.number}] "  # shown while the next passage is asked; the final text puts it in place
     return " ".join(cited)
