@@ -53,8 +53,7 @@ def compose(
     first = passages[0]
     lead, lead_spans = _lead_sentence(query, first, config)
     # A verdict line answers how things stand; a fact question ("where was it to be held?") gets none.
-    asked = frozenset(t for part in query.parts for t in part.content)
-    verdict = _verdict(lead, lead_spans, asked) if asks_how_things_stand(query) else None
+    verdict = _verdict(lead, lead_spans, query.content) if asks_how_things_stand(query) else None
     # A newer report on the lead's subject is cited, and named before the verdict, when the answer
     # states a status (a fact answer lists only what bears on the question).
     reports = idx.story_of(first.article.id) or [first.article]
@@ -129,7 +128,6 @@ def _status_chunk_first(passages: list[Passage], query: Query, config: Config) -
     three-year contract" is no answer to whether Richard Arnold is still chief executive)."""
     if not query.status or not passages:
         return passages
-    asked = {t for part in query.parts for t in part.content}
     bar = max(passages[0].sentence_scores, default=0.0) - config.status_sentence_margin
     found: list[tuple[bool, float, int]] = []  # (not a reversal, -score, rank) of each status sentence
     for rank, p in enumerate(passages):
@@ -138,7 +136,7 @@ def _status_chunk_first(passages: list[Passage], query: Query, config: Config) -
         for j in status_sentences(p, config.status_sentence_margin):
             score = p.sentence_scores[j] if p.sentence_scores else 0.0
             sentence = p.article.text[p.chunk.sentences[j].start : p.chunk.sentences[j].end]
-            if score >= bar or asked.intersection(analyze(sentence)):
+            if score >= bar or query.content.intersection(analyze(sentence)):
                 found.append((not reverses(sentence), -score, rank))
     if not found or min(found)[2] == 0:
         return passages
@@ -152,8 +150,7 @@ def _cautioned(verdict: str | None, query: Query, newer: list[Passage]) -> str |
     if not newer or not (verdict or query.status):
         return verdict
     latest = max(newer, key=lambda p: p.article.date or dt.date.min)
-    outlet = f", {latest.article.source}" if latest.article.source else ""
-    caution = f"A newer report may change this: {format_date(latest.article.date)}{outlet} [{latest.citation.number}]"
+    caution = f"A newer report may change this: {_dated(latest)}"
     return f"{caution}. Earlier: {verdict}" if verdict else caution
 
 
@@ -198,9 +195,14 @@ def _verdict(lead: Passage, spans: list[tuple[int, int]], asked: frozenset[str])
     if not found:
         return None
     word = min(found)[4]
-    when = format_date(lead.article.date) if lead.article.date else "undated"
-    outlet = f", {lead.article.source}" if lead.article.source else ""  # a title is not an outlet
-    return f"{word[0].upper()}{word[1:]} — {when}{outlet} [{lead.citation.number}]"
+    return f"{word[0].upper()}{word[1:]} — {_dated(lead)}"
+
+
+def _dated(passage: Passage) -> str:
+    """ "23 Feb 2022, themoscowtimes.com [1]": a cited report's date, outlet (a title is not one) and number."""
+    when = format_date(passage.article.date) if passage.article.date else "undated"
+    outlet = f", {passage.article.source}" if passage.article.source else ""
+    return f"{when}{outlet} [{passage.citation.number}]"
 
 
 def _around(words: list[re.Match[str]], match: re.Match[str]) -> list[str]:

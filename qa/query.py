@@ -260,6 +260,11 @@ class Query:
     def multipart(self) -> bool:
         return len(self.parts) > 1
 
+    @property
+    def content(self) -> frozenset[str]:
+        """The question's own words (its parts', less outlets and question words): what it is about."""
+        return frozenset(t for part in self.parts for t in part.content)
+
 
 def keyword_terms(text: str) -> tuple[str, ...]:
     """The question's terms for BM25, analysed as chunks are (see `storage/keyword.py`), once each."""
