@@ -54,7 +54,14 @@ _MIN_TERMS = 2  #: a part needs at least this many words of its own
 
 def content_terms(text: str, outlets: Iterable[str] = ()) -> list[str]:
     """The words of `text` that a supporting passage must hold: analysed, less the question's frame and outlet names."""
-    outlet_terms = {t for source in outlets for alias in source_aliases(source) for t in analyze(alias)}
+    return _own(text, _outlet_terms(outlets))
+
+
+def _outlet_terms(outlets: Iterable[str]) -> set[str]:
+    return {t for source in outlets for alias in source_aliases(source) for t in analyze(alias)}
+
+
+def _own(text: str, outlet_terms: set[str]) -> list[str]:
     return [t for t in analyze(text) if t not in _FRAME and t not in outlet_terms and not t.isdigit()]
 
 
@@ -71,11 +78,11 @@ def named_words(question: str, outlets: Iterable[str] = ()) -> dict[str, tuple[s
     A name that no article holds at all (`Query.unknown`) means the question asks about something
     the index has never reported: it is declined, saying so, whatever its other words find.
     """
-    outlet_terms = {t for source in outlets for alias in source_aliases(source) for t in analyze(alias)}
+    outlet_terms = _outlet_terms(outlets)
     found: dict[str, tuple[str, ...]] = {}
     for match in _CAPITALISED.finditer(question):
         word = match[0].rstrip("'’-")
-        terms = tuple(t for t in analyze(word) if t not in _FRAME and t not in outlet_terms and not t.isdigit())
+        terms = tuple(_own(word, outlet_terms))
         if terms and not _DEMONYM.search(word.lower()):
             found.setdefault(word, terms)
     return found
