@@ -19,7 +19,7 @@ from .records import Article, Passage
 from .storage.keyword import analyze
 from .stories import _NOT_NAMES, names_in
 
-__all__ = ["subject_names", "newer_on_subject"]
+__all__ = ["newer_on_subject"]
 
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9'’\-]*[A-Za-z0-9]\b")
 _SUBJECT_CHARS = 600  #: a report's subject is named in its title and first lines
@@ -52,10 +52,9 @@ def _capitalised(text: str) -> set[str]:
     return found
 
 
-def subject_names(passage: Passage) -> set[str]:
-    """The names of a report's main subject: in its title and first lines."""
-    article = passage.article
-    return _capitalised(f"{article.title or ''}\n{article.text[:_SUBJECT_CHARS]}")
+def _opening(article: Article) -> str:
+    """A report's title and first lines: where it names its main subject."""
+    return f"{article.title or ''}\n{article.text[:_SUBJECT_CHARS]}"
 
 
 def newer_on_subject(
@@ -83,8 +82,8 @@ def newer_on_subject(
     """
     if lead.article.date is None:
         return []
-    subject = subject_names(lead).union(*(_capitalised(f"{a.title or ''}\n{a.text[:_SUBJECT_CHARS]}") for a in story))
-    lead_words = set(analyze(f"{lead.article.title or ''}\n{lead.article.text[:_SUBJECT_CHARS]}")) - _COMMON
+    subject = _capitalised(_opening(lead.article)).union(*(_capitalised(_opening(a)) for a in story))
+    lead_words = set(analyze(_opening(lead.article))) - _COMMON
     asked = {word.casefold() for word in _CAPITALISED.findall(question)}
     asked_subject = asked & subject
     found: dict[str, Passage] = {}
