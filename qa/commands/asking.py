@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..config import Config
@@ -50,8 +49,8 @@ def _build_the_sample_index(config: Config) -> None:
         return
     from ..indexing import build_index
 
-    print(f"No index at {config.index} yet; building it from {config.articles} …", file=sys.stderr, flush=True)
-    print(build_index(config).summary(), file=sys.stderr, flush=True)
+    log(f"No index at {config.index} yet; building it from {config.articles} …")
+    log(build_index(config).summary())
 
 
 def eval_command(args: argparse.Namespace, config: Config) -> int:
